@@ -1,0 +1,108 @@
+"""Errors the Odoo addon and the command line can show to a user.
+
+Every message is a readable sentence built by this package: it never carries an
+access or refresh token, the client secret, or raw response headers. The SDK's
+``str(ApiException)`` (which dumps headers and body) is never used to build one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+
+class XeroError(Exception):
+    """Base class: something went wrong talking to Xero.
+
+    ``correlation_id`` is Xero's ``Xero-Correlation-Id`` of the failing response
+    (quote it to Xero support); ``partial_results`` holds the results already
+    known when a batch operation stopped half way (e.g. the first 50 bills were
+    created, then Xero became unavailable).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        correlation_id: str | None = None,
+        partial_results: Sequence[Any] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.correlation_id = correlation_id
+        self.partial_results = tuple(partial_results)
+
+    def __str__(self) -> str:
+        if self.correlation_id:
+            return f"{self.message} (Xero correlation id {self.correlation_id})"
+        return self.message
+
+
+class ReconnectNeeded(XeroError):
+    """The connection to Xero is no longer valid (refresh token expired, revoked
+    or already used, organisation disconnected): a user must connect again.
+    Never retried automatically."""
+
+
+class BadCredentials(XeroError):
+    """Xero refused the app's client id or secret: fix the app configuration."""
+
+
+class AuthorizationFailed(XeroError):
+    """The OAuth consent did not complete (user refused, ``state`` mismatch, code expired)."""
+
+
+class RateLimited(XeroError):
+    """Xero's rate limit is reached and the wait is too long to do now.
+
+    ``retry_at`` is an aware UTC datetime; ``problem`` is Xero's
+    ``X-Rate-Limit-Problem`` (``minute``, ``day``, ``concurrent``, ``appminute``).
+    """
+
+    def __init__(self, retry_at: datetime, problem: str, *, correlation_id: str | None = None, **kw) -> None:
+        self.retry_at = retry_at
+        self.problem = problem or "unknown"
+        when = retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        message = (
+            f"Xero's {self.problem} rate limit is reached for this organisation: try again after {when}."
+        )
+        super().__init__(message, correlation_id=correlation_id, **kw)
+
+
+class ValidationFailed(XeroError):
+    """Xero refused a document; ``errors`` are Xero's messages, made readable
+    (with the bill number and the line they concern when known)."""
+
+    def __init__(
+        self,
+        errors: Iterable[str],
+        *,
+        subject: str | None = None,
+        correlation_id: str | None = None,
+        **kw,
+    ) -> None:
+        self.errors = tuple(errors) or ("Xero refused the request without saying why.",)
+        self.subject = subject
+        head = f"Xero refused {subject}: " if subject else "Xero refused the request: "
+        super().__init__(head + "; ".join(self.errors), correlation_id=correlation_id, **kw)
+
+
+class NotFound(XeroError):
+    """The document or record does not exist (any more) in Xero."""
+
+
+class XeroUnavailable(XeroError):
+    """Xero did not answer properly (5xx, timeouts, connection errors) after
+    bounded retries. Nothing is known to be half done: try again later."""
+
+
+class OutcomeUnknown(XeroUnavailable):
+    """A write was sent, no answer came back, and Xero could not be asked
+    whether it was applied. The next attempt looks the documents up first, so
+    retrying later never creates duplicates. ``invoice_numbers`` are the
+    documents concerned."""
+
+    def __init__(self, message: str, invoice_numbers: Iterable[str] = (), **kw) -> None:
+        self.invoice_numbers = tuple(invoice_numbers)
+        super().__init__(message, **kw)
