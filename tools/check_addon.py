@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Static checks of an Odoo 18 addon that catch what would break an install.
+
+Run without Odoo: the manifest is sound and names files that exist, every XML
+file parses and uses no pre-17 view syntax, every model has an access row, and
+OCA's pylint-odoo finds nothing.
+
+Usage: check_addon.py addons/hr_payroll_xero
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+REQUIRED_MANIFEST_KEYS = ("name", "version", "license", "depends", "data", "installable")
+
+
+def check_manifest(addon: Path) -> list[str]:
+    errors = []
+    manifest = ast.literal_eval((addon / "__manifest__.py").read_text())
+    for key in REQUIRED_MANIFEST_KEYS:
+        if key not in manifest:
+            errors.append(f"__manifest__.py: missing key {key!r}")
+    if not str(manifest.get("version", "")).startswith("18.0."):
+        errors.append(f"__manifest__.py: version {manifest.get('version')!r} is not an 18.0.x.y.z version")
+    for key in ("data", "demo"):
+        for name in manifest.get(key, []):
+            if not (addon / name).is_file():
+                errors.append(f"__manifest__.py: {key} file {name} does not exist")
+    return errors
+
+
+def check_xml(addon: Path) -> list[str]:
+    errors = []
+    for path in sorted(addon.rglob("*.xml")):
+        rel = path.relative_to(addon)
+        try:
+            tree = ET.parse(path)  # noqa: S314 - the addon's own files
+        except ET.ParseError as exc:
+            errors.append(f"{rel}: does not parse: {exc}")
+            continue
+        for element in tree.iter():
+            if element.tag == "tree":
+                errors.append(f"{rel}: <tree> is gone in Odoo 18, use <list>")
+            for attr in ("attrs", "states"):
+                if attr in element.attrib:
+                    errors.append(f"{rel}: {attr}= on <{element.tag}> is gone in Odoo 18; use expressions")
+    return errors
+
+
+def _models(addon: Path) -> dict[str, str]:
+    """Models the addon defines (``_name`` set to something it does not only inherit): name -> file."""
+    models = {}
+    for path in sorted(addon.rglob("*.py")):
+        if "tests" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            attrs = {}
+            for stmt in node.body:
+                target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
+                if isinstance(target, ast.Name):
+                    try:
+                        attrs[target.id] = ast.literal_eval(stmt.value)
+                    except ValueError:
+                        continue
+            name = attrs.get("_name")
+            inherit = attrs.get("_inherit")
+            inherits = [inherit] if isinstance(inherit, str) else list(inherit or [])
+            is_abstract = any(
+                isinstance(base, ast.Attribute) and base.attr == "AbstractModel" for base in node.bases
+            )
+            if isinstance(name, str) and name not in inherits and not is_abstract:
+                models[name] = str(path.relative_to(addon))
+    return models
+
+
+def check_access(addon: Path) -> list[str]:
+    csv_path = addon / "security" / "ir.model.access.csv"
+    if not csv_path.is_file():
+        return ["security/ir.model.access.csv is missing"]
+    with csv_path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    covered = {row["model_id:id"].split(".")[-1] for row in rows}
+    errors = []
+    for name, where in _models(addon).items():
+        xmlid = "model_" + name.replace(".", "_")
+        if xmlid not in covered:
+            errors.append(f"{where}: model {name} has no row in security/ir.model.access.csv")
+    return errors
+
+
+def run_pylint_odoo(addon: Path) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pylint",
+        "--load-plugins=pylint_odoo",
+        "--disable=all",
+        "--enable=odoolint",
+        "--valid-odoo-versions=18.0",
+        "--score=n",
+        str(addon),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
+    if proc.returncode != 0:
+        return [f"pylint-odoo:\n{proc.stdout}{proc.stderr}"]
+    return []
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    addon = Path(argv[1])
+    if not (addon / "__manifest__.py").is_file():
+        print(f"{addon}: not an addon (no __manifest__.py)", file=sys.stderr)
+        return 2
+    errors = check_manifest(addon) + check_xml(addon) + check_access(addon) + run_pylint_odoo(addon)
+    for error in errors:
+        print(f"{addon.name}: {error}")
+    print(f"addon static checks: {len(errors)} problem(s) in {addon}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
