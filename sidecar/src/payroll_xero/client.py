@@ -1,0 +1,1236 @@
+"""Send bills to one Xero organisation through the official SDK (``xero-python``).
+
+Everything that reaches Xero's accounting API goes through one seam,
+:meth:`XeroClient._call`: it takes a slot from the per-tenant rate limiter,
+makes sure the access token is fresh (refreshing through :mod:`payroll_xero.oauth`
+and saving the rotated token first), sets the timeout and the Idempotency-Key,
+logs with Xero's correlation id (never a token, never ``str(ApiException)``),
+and turns the SDK's exceptions into :mod:`payroll_xero.errors`.
+
+SDK quirks handled here (see XERO.md):
+
+* urllib3's own retries are switched off (``Retry(0)``): the SDK would otherwise
+  sleep on ``Retry-After`` by itself and silently resend PUTs after a dropped
+  connection; this module decides when to wait and when to look up first;
+* the timeout is always a ``(connect, read)`` tuple (a float is ignored);
+* ``Configuration`` is built empty then assigned (its constructor caches);
+* the SDK never refreshes the token itself: the getter hands it an access token
+  without expiry nor refresh token, so ``TokenApi``'s hard-coded URLs are unused;
+* dates are ``date`` objects, enums are enum members, scope is a list.
+
+Credit notes (``ACCPAYCREDIT``) carry the bill's stable number in
+``CreditNoteNumber`` (user-settable on supplier credit notes); they are found
+again with ``where=CreditNoteNumber=="..."``. Bills carry it in ``InvoiceNumber``
+and are found with ``InvoiceNumbers=...&ContactIDs=...&createdByMyApp=true``.
+Credit notes have no ``Url`` field in Xero, so a bill's url is not sent on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import random
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import requests
+import urllib3
+from xero_python.accounting import AccountingApi
+from xero_python.accounting.models import (
+    Contact,
+    Contacts,
+    CreditNote,
+    CreditNotes,
+    CurrencyCode,
+    Invoice,
+    Invoices,
+    LineAmountTypes,
+    LineItem,
+    LineItemTracking,
+)
+from xero_python.api_client import ApiClient
+from xero_python.api_client.configuration import Configuration
+from xero_python.api_client.oauth2 import OAuth2Token
+from xero_python.exceptions import ApiException, HTTPStatusException
+from xero_python.identity import IdentityApi
+
+from . import oauth
+from .bills import ACCPAYCREDIT, Bill
+from .errors import (
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    ReconnectNeeded,
+    ValidationFailed,
+    XeroError,
+    XeroUnavailable,
+)
+from .oauth import Tenant, Token, XeroEndpoints
+
+_logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 50  # documents per create call (Xero suggests about 50)
+LOOKUP_BATCH = 25  # numbers per lookup call (keeps URLs short)
+MAX_IDEMPOTENCY_KEY = 128
+GONE_STATUSES = ("DELETED", "VOIDED")
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    organisation_id: str
+    name: str
+    base_currency: str
+    currencies: tuple[str, ...]
+    country_code: str | None = None
+    short_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: str
+    code: str | None
+    name: str
+    type: str | None
+    status: str | None
+    account_class: str | None = None
+    tax_type: str | None = None
+    system_account: str | None = None
+    updated: datetime | None = None
+
+    @property
+    def is_postable(self) -> bool:
+        """ACTIVE, with a code, and not a system account."""
+        return bool(self.code) and self.status == "ACTIVE" and not self.system_account
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingCategory:
+    tracking_category_id: str
+    name: str
+    status: str | None
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class XeroBill:
+    """A bill or supplier credit note as it is in Xero."""
+
+    xero_id: str
+    number: str | None
+    status: str | None
+    total: Decimal | None
+    contact_id: str | None
+    is_credit_note: bool = False
+    amount_paid: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    """What happened to one bill: created, already there, or refused (``errors``)."""
+
+    invoice_number: str
+    ok: bool
+    xero_id: str | None = None
+    xero_number: str | None = None
+    status: str | None = None
+    total: Decimal | None = None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    created: bool = False
+    already_existed: bool = False
+    is_credit_note: bool = False
+
+
+# --------------------------------------------------------------------------- rate limiter
+
+
+class TenantLimiter:
+    """In-process limits for one organisation: at most ``per_minute`` calls started
+    in any rolling 60 s and at most ``concurrent`` calls in flight. Thread-safe;
+    ``clock`` and ``sleep`` are injectable so tests need not wait."""
+
+    def __init__(
+        self,
+        per_minute: int = 60,
+        concurrent: int = 5,
+        *,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.per_minute = per_minute
+        self.concurrent = concurrent
+        self.window = window
+        self.clock = clock
+        self.sleep = sleep
+        self.starts: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(concurrent)
+        self.waited = 0.0  # total time spent waiting for the minute window
+
+    def _take_minute_slot(self) -> None:
+        while True:
+            with self._lock:
+                now = self.clock()
+                while self.starts and self.starts[0] <= now - self.window:
+                    self.starts.popleft()
+                if len(self.starts) < self.per_minute:
+                    self.starts.append(now)
+                    return
+                wait = self.starts[0] + self.window - now
+            self.waited += wait
+            self.sleep(max(wait, 0.001))
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        self._slots.acquire()
+        try:
+            self._take_minute_slot()
+            yield
+        finally:
+            self._slots.release()
+
+
+_LIMITERS: dict[str, TenantLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def limiter_for(tenant_id: str) -> TenantLimiter:
+    """The process-wide limiter of ``tenant_id`` (shared by every client of that tenant)."""
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(tenant_id)
+        if limiter is None:
+            limiter = _LIMITERS[tenant_id] = TenantLimiter()
+        return limiter
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Unknown(Exception):
+    """A write was (maybe) applied but its answer was lost."""
+
+    def __init__(self, reason: str, correlation_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.correlation_id = correlation_id
+
+
+class _NotModified(Exception):
+    pass
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    try:
+        value = headers.get(name)
+    except AttributeError:
+        value = None
+    if value is None:
+        lname = name.lower()
+        for key, val in dict(headers).items():
+            if key.lower() == lname:
+                return val
+    return value
+
+
+def _enum_value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value))
+
+
+def _where_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _chunks(items: Sequence, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def idempotency_key(operation: str, tenant_id: str, parts: Iterable[str]) -> str:
+    """A stable key (<= 128 chars) for ``operation`` on the given parts: same input, same key."""
+    digest = hashlib.sha256("\n".join([operation, tenant_id, *sorted(parts)]).encode()).hexdigest()
+    return f"payroll-xero-{operation}-{digest}"[:MAX_IDEMPOTENCY_KEY]
+
+
+def _messages(items: Any) -> list[str]:
+    out = []
+    for item in items or ():
+        msg = getattr(item, "message", None)
+        if msg is None and isinstance(item, dict):
+            msg = item.get("Message")
+        if msg:
+            out.append(str(msg))
+    return out
+
+
+def _line_refs(bill: Bill, message: str) -> str:
+    """Name the lines of ``bill`` a Xero message is about (by account code or tracking option)."""
+    hits = []
+    for idx, line in enumerate(bill.lines, start=1):
+        words = [
+            line.account_code,
+            *(opt for _cat, opt in line.tracking),
+            *(cat for cat, _opt in line.tracking),
+        ]
+        if any(w and re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", message) for w in words):
+            hits.append(f"line {idx} ({line.description}, account {line.account_code})")
+    return ", ".join(hits)
+
+
+def readable_errors(bill: Bill, messages: Iterable[str]) -> tuple[str, ...]:
+    """Xero's messages for ``bill``, each prefixed with the bill number and the lines it concerns."""
+    out = []
+    for message in messages:
+        refs = _line_refs(bill, message)
+        where = f"{bill.invoice_number}, {refs}" if refs else bill.invoice_number
+        out.append(f"{where}: {message}")
+    return tuple(out)
+
+
+def _bill_from_model(doc: Any, credit_note: bool) -> XeroBill:
+    contact = getattr(doc, "contact", None)
+    if credit_note:
+        return XeroBill(
+            xero_id=doc.credit_note_id,
+            number=doc.credit_note_number,
+            status=doc.status,
+            total=_decimal(doc.total),
+            contact_id=getattr(contact, "contact_id", None),
+            is_credit_note=True,
+            amount_paid=_decimal(doc.applied_amount) or Decimal(0),
+        )
+    return XeroBill(
+        xero_id=doc.invoice_id,
+        number=doc.invoice_number,
+        status=doc.status,
+        total=_decimal(doc.total),
+        contact_id=getattr(contact, "contact_id", None),
+        amount_paid=_decimal(doc.amount_paid) or Decimal(0),
+    )
+
+
+def _found_result(bill: Bill, found: XeroBill, *, created: bool) -> PushResult:
+    return PushResult(
+        invoice_number=bill.invoice_number,
+        ok=True,
+        xero_id=found.xero_id,
+        xero_number=found.number,
+        status=found.status,
+        total=found.total,
+        created=created,
+        already_existed=not created,
+        is_credit_note=bill.is_credit_note,
+    )
+
+
+def _error_result(bill: Bill, errors: Iterable[str]) -> PushResult:
+    return PushResult(
+        invoice_number=bill.invoice_number,
+        ok=False,
+        errors=tuple(errors),
+        is_credit_note=bill.is_credit_note,
+    )
+
+
+# --------------------------------------------------------------------------- client
+
+
+class XeroClient:
+    """One Xero organisation (``tenant_id``) seen through one app.
+
+    ``get_token`` returns the current stored :class:`~payroll_xero.oauth.Token`
+    (re-read before each call, so a token rotated by another worker is picked
+    up); ``save_token`` stores a rotated token and is called before the new
+    token is used. ``sleep``, ``limiter`` and ``rng`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        tenant_id: str,
+        get_token: Callable[[], Token],
+        save_token: Callable[[Token], None],
+        endpoints: XeroEndpoints = oauth.XERO,
+        timeout: tuple[float, float] = (5, 30),
+        max_attempts: int = 3,
+        max_wait: float = 60.0,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        limiter: TenantLimiter | None = None,
+        rng: Callable[[], float] = random.random,
+        refresh_margin: float = oauth.REFRESH_MARGIN,
+    ) -> None:
+        if not (isinstance(timeout, tuple) and len(timeout) == 2):
+            raise ValueError("timeout must be a (connect, read) tuple")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.tenant_id = tenant_id
+        self._get_token = get_token
+        self._save_token = save_token
+        self.endpoints = endpoints
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.max_wait = max_wait
+        self.backoff = backoff
+        self.sleep = sleep
+        self.limiter = limiter or limiter_for(tenant_id)
+        self.rng = rng
+        self.refresh_margin = refresh_margin
+        self.last_rate_limits: dict[str, str] = {}
+        self._refresh_lock = threading.Lock()
+        self._local = threading.local()
+        self._contacts: dict[tuple[str, str], str] = {}
+        self._session = requests.Session()
+
+        # Configuration caches its first instance: build it empty, then assign.
+        config = Configuration()
+        config.debug = False  # httplib debug output would print the Authorization header
+        config.oauth2_token = OAuth2Token(client_id=client_id, client_secret=client_secret)
+        self.api_client = ApiClient(
+            config,
+            pool_threads=1,
+            oauth2_token_getter=self._sdk_token,
+            oauth2_token_saver=self._sdk_save,
+        )
+        # urllib3 must neither sleep on Retry-After nor resend anything by itself.
+        self.api_client.rest_client.pool_manager.connection_pool_kw["retries"] = urllib3.Retry(
+            total=0,
+            connect=0,
+            read=0,
+            redirect=0,
+            status=0,
+            other=0,
+            respect_retry_after_header=False,
+            raise_on_redirect=False,
+            raise_on_status=False,
+        )
+        self.accounting = AccountingApi(self.api_client, base_url=endpoints.accounting_url)
+        self.identity = IdentityApi(self.api_client, base_url=endpoints.api_url)
+
+    # ----------------------------------------------------------------- tokens
+
+    def _sdk_token(self) -> dict[str, Any]:
+        token: Token = self._local.token
+        # No refresh token and no expiry: the SDK never refreshes on its own.
+        return {
+            "access_token": token.access_token,
+            "token_type": "Bearer",
+            "scope": list(token.scopes),
+            "expires_in": None,
+            "expires_at": None,
+        }
+
+    def _sdk_save(self, token: dict) -> None:  # pragma: no cover - the SDK never refreshes here
+        raise XeroError("The Xero SDK tried to refresh the token by itself; this should not happen.")
+
+    def _fresh_token(self, force: bool = False, stale: Token | None = None) -> Token:
+        token = self._get_token()
+        if not force and not token.expires_within(self.refresh_margin):
+            return token
+        with self._refresh_lock:
+            current = self._get_token()
+            rotated_elsewhere = stale is not None and current.access_token != stale.access_token
+            if (rotated_elsewhere or not force) and not current.expires_within(self.refresh_margin):
+                return current
+            _logger.info("Xero tenant %s: refreshing the access token", self.tenant_id)
+            return oauth.refresh(
+                self.client_id,
+                self._client_secret,
+                current,
+                self._save_token,
+                endpoints=self.endpoints,
+                timeout=self.timeout,
+                session=self._session,
+                sleep=self.sleep,
+            )
+
+    def refresh_token(self) -> Token:
+        """Refresh now (rotating the refresh token; ``save_token`` is called first)."""
+        return self._fresh_token(force=True)
+
+    # ----------------------------------------------------------------- the seam
+
+    def _backoff(self, attempt: int) -> None:
+        delay = min(30.0, self.backoff * 2 ** (attempt - 1)) * (0.5 + self.rng())
+        self.sleep(delay)
+
+    def _call(
+        self,
+        operation: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        write: bool = False,
+        resend_safe: bool = True,
+        tenant: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Make one API call with limits, token, timeout, logging and error mapping.
+
+        ``write`` calls that are not ``resend_safe`` (creations) raise ``_Unknown``
+        when the outcome is unknown (timeout after sending, dropped connection,
+        5xx), so the caller can look the documents up before sending again.
+        Everything else is retried here with exponential backoff and jitter.
+        """
+        attempt = 0
+        refreshed = False
+        rate_waits = 0
+        token = self._fresh_token()
+        while True:
+            attempt += 1
+            call_id = uuid.uuid4().hex[:12]
+            self._local.token = token
+            started = time.monotonic()
+            failure: str
+            correlation: str | None = None
+            try:
+                with self.limiter.slot():
+                    call_args = (self.tenant_id, *args) if tenant else args
+                    data, status, headers = fn(
+                        *call_args,
+                        _return_http_data_only=False,
+                        _request_timeout=self.timeout,
+                        **kwargs,
+                    )
+            except HTTPStatusException as exc:
+                status = exc.http_resp.status if exc.http_resp is not None else 0
+                headers = exc.headers or {}
+                correlation = _header(headers, "Xero-Correlation-Id")
+                self._remember_limits(headers)
+                _logger.warning(
+                    "Xero %s [%s] tenant %s -> HTTP %s in %.2fs (correlation %s)",
+                    operation,
+                    call_id,
+                    self.tenant_id,
+                    status,
+                    time.monotonic() - started,
+                    correlation or "-",
+                )
+                if status == 429:
+                    retry_after = self._retry_after(headers)
+                    problem = _header(headers, "X-Rate-Limit-Problem") or "unknown"
+                    if retry_after <= self.max_wait and rate_waits < self.max_attempts:
+                        rate_waits += 1
+                        _logger.info(
+                            "Xero %s [%s]: %s limit, waiting %.0fs", operation, call_id, problem, retry_after
+                        )
+                        self.sleep(retry_after)
+                        attempt -= 1
+                        continue
+                    raise RateLimited(
+                        datetime.now(timezone.utc) + timedelta(seconds=retry_after),
+                        problem,
+                        correlation_id=correlation,
+                    ) from None
+                if status == 401:
+                    if not refreshed:
+                        refreshed = True
+                        token = self._fresh_token(force=True, stale=token)
+                        attempt -= 1
+                        continue
+                    raise ReconnectNeeded(
+                        "Xero no longer accepts this connection's access token: connect to Xero again.",
+                        correlation_id=correlation,
+                    ) from None
+                if status == 403:
+                    raise ReconnectNeeded(
+                        "Xero refused access to this organisation (it was disconnected, or the app lacks a "
+                        "permission): connect to Xero again.",
+                        correlation_id=correlation,
+                    ) from None
+                if status == 404:
+                    raise NotFound(
+                        f"Xero has no such record ({operation}).", correlation_id=correlation
+                    ) from None
+                if status == 304:
+                    raise _NotModified() from None
+                if status == 400:
+                    raise self._validation_error(exc, operation, correlation) from None
+                if status < 500:
+                    raise XeroError(
+                        f"Xero refused the request ({operation}, HTTP {status}).", correlation_id=correlation
+                    ) from None
+                failure = f"HTTP {status}"
+                sent = True
+            except urllib3.exceptions.HTTPError as exc:
+                cause = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+                sent = not isinstance(cause, urllib3.exceptions.ConnectTimeoutError)
+                failure = type(cause).__name__
+                _logger.warning(
+                    "Xero %s [%s] tenant %s failed after %.2fs: %s",
+                    operation,
+                    call_id,
+                    self.tenant_id,
+                    time.monotonic() - started,
+                    failure,
+                )
+            except ApiException as exc:  # SSL errors and the like: no response, never sent in full
+                failure = type(exc).__name__
+                sent = False
+                _logger.warning(
+                    "Xero %s [%s] tenant %s failed: %s", operation, call_id, self.tenant_id, failure
+                )
+            else:
+                correlation = _header(headers, "Xero-Correlation-Id")
+                self._remember_limits(headers)
+                _logger.info(
+                    "Xero %s [%s] tenant %s -> HTTP %s in %.2fs (correlation %s, left: %s/minute %s/day)",
+                    operation,
+                    call_id,
+                    self.tenant_id,
+                    status,
+                    time.monotonic() - started,
+                    correlation or "-",
+                    self.last_rate_limits.get("minute", "-"),
+                    self.last_rate_limits.get("day", "-"),
+                )
+                return data
+
+            if write and sent and not resend_safe:
+                raise _Unknown(failure, correlation)
+            if attempt >= self.max_attempts:
+                raise XeroUnavailable(
+                    f"Xero is unavailable ({operation}: {failure} after {attempt} attempts): retry later.",
+                    correlation_id=correlation,
+                )
+            self._backoff(attempt)
+
+    def _retry_after(self, headers: Any) -> float:
+        raw = _header(headers, "Retry-After")
+        try:
+            return max(0.0, float(raw)) if raw is not None else 60.0
+        except ValueError:
+            return 60.0
+
+    def _remember_limits(self, headers: Any) -> None:
+        for name, key in (("X-MinLimit-Remaining", "minute"), ("X-DayLimit-Remaining", "day")):
+            value = _header(headers, name)
+            if value is not None:
+                self.last_rate_limits[key] = value
+
+    def _validation_error(self, exc: HTTPStatusException, operation: str, correlation: str | None):
+        try:
+            data = exc.error_data if hasattr(exc, "error_data") else None
+        except ValueError:
+            data = None
+        messages: list[str] = []
+        elements: list[list[str]] = []
+        if isinstance(data, dict):
+            for element in data.get("Elements") or ():
+                msgs = _messages(element.get("ValidationErrors"))
+                elements.append(msgs)
+                messages.extend(msgs)
+            if not messages and data.get("Message"):
+                messages.append(str(data["Message"]))
+        error = ValidationFailed(messages, subject=None, correlation_id=correlation)
+        error.elements = elements  # type: ignore[attr-defined]
+        _logger.warning("Xero %s refused: %s", operation, "; ".join(error.errors))
+        return error
+
+    # ----------------------------------------------------------------- reads
+
+    def connections(self) -> list[Tenant]:
+        """The organisations this token reaches (through the SDK's IdentityApi)."""
+        rows = self._call("connections", self.identity.get_connections, tenant=False)
+        return [
+            Tenant(
+                tenant_id=r.tenant_id,
+                tenant_name=r.tenant_name or "",
+                tenant_type=r.tenant_type or "",
+                connection_id=r.id or "",
+                auth_event_id=r.auth_event_id,
+            )
+            for r in rows or ()
+        ]
+
+    def organisation(self) -> Organisation:
+        orgs = self._call("organisation", self.accounting.get_organisations).organisations or []
+        if not orgs:
+            raise NotFound("Xero returned no organisation for this tenant.")
+        org = orgs[0]
+        currencies = self._call("currencies", self.accounting.get_currencies).currencies or []
+        base = _enum_value(org.base_currency)
+        codes = [_enum_value(c.code) for c in currencies]
+        if base and base not in codes:
+            codes.insert(0, base)
+        return Organisation(
+            organisation_id=org.organisation_id,
+            name=org.name,
+            base_currency=base,
+            currencies=tuple(codes),
+            country_code=_enum_value(org.country_code),
+            short_code=getattr(org, "short_code", None),
+        )
+
+    def accounts(self, modified_since: datetime | None = None) -> list[Account]:
+        """The chart of accounts; with ``modified_since`` (aware) only what changed since then."""
+        kwargs: dict[str, Any] = {}
+        if modified_since is not None:
+            if modified_since.tzinfo is None:
+                raise ValueError("modified_since must be an aware datetime")
+            # Xero reads If-Modified-Since as UTC without an offset.
+            kwargs["if_modified_since"] = modified_since.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            rows = self._call("accounts", self.accounting.get_accounts, **kwargs).accounts or []
+        except _NotModified:
+            return []
+        return [
+            Account(
+                account_id=a.account_id,
+                code=a.code,
+                name=a.name,
+                type=_enum_value(a.type),
+                status=_enum_value(a.status),
+                account_class=_enum_value(a._class),
+                tax_type=a.tax_type,
+                system_account=_enum_value(a.system_account) or None,
+                updated=a.updated_date_utc,
+            )
+            for a in rows
+        ]
+
+    def tracking_categories(self) -> list[TrackingCategory]:
+        rows = self._call("tracking categories", self.accounting.get_tracking_categories).tracking_categories
+        return [
+            TrackingCategory(
+                tracking_category_id=t.tracking_category_id,
+                name=t.name,
+                status=_enum_value(t.status),
+                options=tuple(o.name for o in (t.options or ()) if _enum_value(o.status) in (None, "ACTIVE")),
+            )
+            for t in rows or ()
+        ]
+
+    # ----------------------------------------------------------------- contacts
+
+    @staticmethod
+    def _contact_key(name: str, contact_number: str | None) -> tuple[str, str]:
+        return ("number", contact_number) if contact_number else ("name", name.strip().casefold())
+
+    def _find_contact(self, name: str, contact_number: str | None) -> Any | None:
+        if contact_number:
+            where = f"ContactNumber=={_where_string(contact_number)}"
+        else:
+            where = f"Name=={_where_string(name.strip())}"
+        rows = self._call("find contact", self.accounting.get_contacts, where=where).contacts or []
+        rows = [c for c in rows if _enum_value(c.contact_status) != "ARCHIVED"] or rows
+        return rows[0] if rows else None
+
+    def ensure_contact(self, name: str, contact_number: str | None = None) -> str:
+        """The ContactID of the contact with ``contact_number`` (an employee) or else ``name``;
+        created when missing. Cached per client."""
+        key = self._contact_key(name, contact_number)
+        cached = self._contacts.get(key)
+        if cached:
+            return cached
+        found = self._find_contact(name, contact_number)
+        if found is None and contact_number:
+            # A contact of that name made by hand: adopt it when it has no number yet.
+            by_name = self._find_contact(name, None)
+            if by_name is not None and not by_name.contact_number:
+                self._call(
+                    "number contact",
+                    self.accounting.update_contact,
+                    by_name.contact_id,
+                    Contacts(
+                        contacts=[Contact(contact_id=by_name.contact_id, contact_number=contact_number)]
+                    ),
+                    write=True,
+                    idempotency_key=idempotency_key("contact-number", self.tenant_id, [contact_number]),
+                )
+                found = by_name
+            elif by_name is not None:
+                name = f"{name} ({contact_number})"  # a namesake: Xero names are unique
+        if found is None:
+            found = self._create_contact(name, contact_number)
+        self._contacts[key] = found.contact_id
+        return found.contact_id
+
+    def _create_contact(self, name: str, contact_number: str | None) -> Any:
+        contact = Contact(name=name.strip(), contact_number=contact_number or None)
+        key = idempotency_key("contact", self.tenant_id, [name.strip(), contact_number or ""])
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                rows = self._call(
+                    "create contact",
+                    self.accounting.create_contacts,
+                    Contacts(contacts=[contact]),
+                    write=True,
+                    resend_safe=False,
+                    summarize_errors=False,
+                    idempotency_key=key,
+                ).contacts
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    exc.errors, subject=f'contact "{name}"', correlation_id=exc.correlation_id
+                ) from None
+            except _Unknown as exc:
+                if attempt >= self.max_attempts:
+                    raise OutcomeUnknown(
+                        f'Xero did not confirm the creation of contact "{name}" ({exc.reason}): retry later.',
+                        correlation_id=exc.correlation_id,
+                    ) from None
+                self._backoff(attempt)
+                found = self._find_contact(name, contact_number)
+                if found is not None:
+                    return found
+                continue
+            created = rows[0]
+            errors = _messages(created.validation_errors)
+            if errors:
+                raise ValidationFailed(errors, subject=f'contact "{name}"')
+            return created
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ----------------------------------------------------------------- bills: lookups
+
+    def find_bill(self, invoice_number: str, contact_id: str, credit_note: bool = False) -> XeroBill | None:
+        """The live (not DELETED/VOIDED) bill or credit note this app made with that number and contact."""
+        found = self._find_many([invoice_number], [contact_id], credit_note)
+        return found.get((invoice_number, contact_id))
+
+    def _find_many(
+        self, numbers: Sequence[str], contact_ids: Sequence[str], credit_note: bool
+    ) -> dict[tuple[str, str], XeroBill]:
+        found: dict[tuple[str, str], XeroBill] = {}
+        wanted_contacts = set(contact_ids)
+        for chunk in _chunks(sorted(set(numbers)), LOOKUP_BATCH):
+            page = 1
+            while True:
+                if credit_note:
+                    numbers_where = " OR ".join(f"CreditNoteNumber=={_where_string(n)}" for n in chunk)
+                    rows = (
+                        self._call(
+                            "find credit notes",
+                            self.accounting.get_credit_notes,
+                            where=f'Type=="ACCPAYCREDIT" AND ({numbers_where})',
+                            page=page,
+                        ).credit_notes
+                        or []
+                    )
+                else:
+                    rows = (
+                        self._call(
+                            "find bills",
+                            self.accounting.get_invoices,
+                            invoice_numbers=chunk,
+                            contact_i_ds=sorted(wanted_contacts),
+                            created_by_my_app=True,
+                            page=page,
+                        ).invoices
+                        or []
+                    )
+                for row in rows:
+                    bill = _bill_from_model(row, credit_note)
+                    if bill.status in GONE_STATUSES or bill.contact_id not in wanted_contacts:
+                        continue
+                    found.setdefault((bill.number, bill.contact_id), bill)
+                if len(rows) < 100:
+                    break
+                page += 1
+        return found
+
+    def _lookup(self, bills: Sequence[Bill], contact_ids: dict[str, str]) -> dict[str, XeroBill]:
+        """invoice_number -> what Xero already has, for bills of one kind."""
+        if not bills:
+            return {}
+        credit = bills[0].is_credit_note
+        found = self._find_many(
+            [b.invoice_number for b in bills], [contact_ids[b.invoice_number] for b in bills], credit
+        )
+        out = {}
+        for bill in bills:
+            hit = found.get((bill.invoice_number, contact_ids[bill.invoice_number]))
+            if hit is not None:
+                out[bill.invoice_number] = hit
+        return out
+
+    def get_bill(self, xero_id: str, credit_note: bool = False) -> XeroBill:
+        if credit_note:
+            rows = self._call("get credit note", self.accounting.get_credit_note, xero_id).credit_notes
+        else:
+            rows = self._call("get bill", self.accounting.get_invoice, xero_id).invoices
+        if not rows:
+            raise NotFound(f"Xero has no document {xero_id}.")
+        return _bill_from_model(rows[0], credit_note)
+
+    # ----------------------------------------------------------------- bills: create
+
+    def _document(self, bill: Bill, contact_id: str, xero_id: str | None = None) -> Invoice | CreditNote:
+        items = [
+            LineItem(
+                description=line.description,
+                quantity=Decimal(1),
+                unit_amount=line.amount,
+                account_code=line.account_code,
+                line_amount=line.amount,
+                tracking=[LineItemTracking(name=cat, option=opt) for cat, opt in line.tracking] or None,
+            )
+            for line in bill.lines
+        ]
+        currency = CurrencyCode(bill.currency)
+        amounts = LineAmountTypes(bill.line_amount_types)
+        if bill.is_credit_note:
+            return CreditNote(
+                type=ACCPAYCREDIT,
+                credit_note_id=xero_id,
+                contact=Contact(contact_id=contact_id),
+                date=bill.date,
+                status=bill.status,
+                line_amount_types=amounts,
+                currency_code=currency,
+                credit_note_number=bill.invoice_number,
+                line_items=items,
+            )
+        return Invoice(
+            type=bill.doc_type,
+            invoice_id=xero_id,
+            contact=Contact(contact_id=contact_id),
+            date=bill.date,
+            due_date=bill.due_date,
+            status=bill.status,
+            line_amount_types=amounts,
+            currency_code=currency,
+            invoice_number=bill.invoice_number,
+            url=bill.url or None,
+            line_items=items,
+        )
+
+    def create_bills(self, bills: Sequence[Bill], *, check_existing: bool = True) -> list[PushResult]:
+        """Create bills (Invoices, ACCPAY) and supplier credit notes (CreditNotes, ACCPAYCREDIT).
+
+        One result per bill, in the order given. With ``check_existing`` (the
+        default) bills this app already created in Xero are reported
+        ``already_existed`` and not sent again. Calls carry at most 50
+        documents, ``summarizeErrors=false`` and an Idempotency-Key; when an
+        answer is lost the bills are looked up before anything is resent.
+
+        Raises :class:`RateLimited`, :class:`ReconnectNeeded`,
+        :class:`XeroUnavailable` or :class:`OutcomeUnknown` (with
+        ``partial_results``) when it has to stop.
+        """
+        results: dict[str, PushResult] = {}
+        seen: set[str] = set()
+        todo: list[Bill] = []
+        for bill in bills:
+            if bill.invoice_number in seen:
+                results.setdefault(
+                    f"{bill.invoice_number}#dup{len(results)}",
+                    _error_result(
+                        bill, [f"{bill.invoice_number}: the same bill number appears twice in one push."]
+                    ),
+                )
+                continue
+            seen.add(bill.invoice_number)
+            problem = self._local_problem(bill)
+            if problem:
+                results[bill.invoice_number] = _error_result(bill, [problem])
+                continue
+            todo.append(bill)
+
+        try:
+            contact_ids = self._contacts_for(todo, results)
+            todo = [b for b in todo if b.invoice_number in contact_ids]
+            for credit in (False, True):
+                group = [b for b in todo if b.is_credit_note == credit]
+                if not group:
+                    continue
+                existing = self._lookup(group, contact_ids) if check_existing else {}
+                for bill in group:
+                    if bill.invoice_number in existing:
+                        results[bill.invoice_number] = _found_result(
+                            bill, existing[bill.invoice_number], created=False
+                        )
+                pending = [b for b in group if b.invoice_number not in existing]
+                for chunk in _chunks(pending, BATCH_SIZE):
+                    results.update(self._create_chunk(chunk, contact_ids))
+        except XeroError as exc:
+            exc.partial_results = tuple(results.values())
+            raise
+        ordered = [results[b.invoice_number] for b in bills if b.invoice_number in results]
+        ordered += [r for k, r in results.items() if "#dup" in k]
+        return ordered
+
+    @staticmethod
+    def _local_problem(bill: Bill) -> str | None:
+        try:
+            CurrencyCode(bill.currency)
+        except ValueError:
+            return f"{bill.invoice_number}: Xero does not know the currency {bill.currency}."
+        if not bill.lines:
+            return f"{bill.invoice_number}: the bill has no lines."
+        return None
+
+    def _contacts_for(self, bills: Sequence[Bill], results: dict[str, PushResult]) -> dict[str, str]:
+        """invoice_number -> ContactID; bills whose contact cannot be made get an error result."""
+        out: dict[str, str] = {}
+        failed: dict[tuple[str, str], tuple[str, ...]] = {}
+        for bill in bills:
+            key = self._contact_key(bill.contact_name, bill.contact_number)
+            if key in failed:
+                results[bill.invoice_number] = _error_result(bill, failed[key])
+                continue
+            try:
+                out[bill.invoice_number] = self.ensure_contact(bill.contact_name, bill.contact_number)
+            except ValidationFailed as exc:
+                failed[key] = tuple(f"{bill.invoice_number}: {e}" for e in exc.errors)
+                results[bill.invoice_number] = _error_result(bill, failed[key])
+        return out
+
+    def _create_chunk(self, chunk: list[Bill], contact_ids: dict[str, str]) -> dict[str, PushResult]:
+        results: dict[str, PushResult] = {}
+        remaining = list(chunk)
+        credit = chunk[0].is_credit_note
+        attempt = 0
+        while remaining:
+            attempt += 1
+            docs = [self._document(b, contact_ids[b.invoice_number]) for b in remaining]
+            key = idempotency_key(
+                "credit-notes" if credit else "bills",
+                self.tenant_id,
+                [f"{b.invoice_number}:{b.content_hash()}:{contact_ids[b.invoice_number]}" for b in remaining],
+            )
+            try:
+                if credit:
+                    answer = self._call(
+                        "create credit notes",
+                        self.accounting.create_credit_notes,
+                        CreditNotes(credit_notes=docs),
+                        write=True,
+                        resend_safe=False,
+                        summarize_errors=False,
+                        idempotency_key=key,
+                    ).credit_notes
+                else:
+                    answer = self._call(
+                        "create bills",
+                        self.accounting.create_invoices,
+                        Invoices(invoices=docs),
+                        write=True,
+                        resend_safe=False,
+                        summarize_errors=False,
+                        idempotency_key=key,
+                    ).invoices
+            except ValidationFailed as exc:
+                elements = getattr(exc, "elements", [])
+                for idx, bill in enumerate(remaining):
+                    msgs = elements[idx] if len(elements) == len(remaining) else list(exc.errors)
+                    results[bill.invoice_number] = _error_result(
+                        bill, readable_errors(bill, msgs or exc.errors)
+                    )
+                return results
+            except _Unknown as exc:
+                numbers = [b.invoice_number for b in remaining]
+                _logger.warning(
+                    "Xero tenant %s: no answer to the creation of %d documents (%s): looking them up",
+                    self.tenant_id,
+                    len(remaining),
+                    exc.reason,
+                )
+                partial = tuple(results.values())
+                if attempt < self.max_attempts:
+                    self._backoff(attempt)
+                try:
+                    found = self._lookup(remaining, contact_ids)
+                except XeroError as lookup_error:
+                    raise OutcomeUnknown(
+                        f"Xero did not confirm the creation of {len(numbers)} document(s) and could not be "
+                        "asked whether they exist; the next push looks them up first.",
+                        numbers,
+                        correlation_id=exc.correlation_id or lookup_error.correlation_id,
+                        partial_results=partial,
+                    ) from None
+                for bill in remaining:
+                    if bill.invoice_number in found:
+                        results[bill.invoice_number] = _found_result(
+                            bill, found[bill.invoice_number], created=True
+                        )
+                remaining = [b for b in remaining if b.invoice_number not in found]
+                if remaining and attempt >= self.max_attempts:
+                    raise XeroUnavailable(
+                        f"Xero is unavailable ({exc.reason} after {attempt} attempts); "
+                        f"{len(remaining)} document(s) were not created, try again later.",
+                        correlation_id=exc.correlation_id,
+                        partial_results=tuple(results.values()),
+                    ) from None
+                continue
+            results.update(self._parse_created(remaining, answer or [], credit))
+            break
+        return results
+
+    def _parse_created(self, bills: list[Bill], answer: list[Any], credit: bool) -> dict[str, PushResult]:
+        by_number = {}
+        for doc in answer:
+            number = doc.credit_note_number if credit else doc.invoice_number
+            by_number.setdefault(number, doc)
+        results = {}
+        for idx, bill in enumerate(bills):
+            doc = by_number.get(bill.invoice_number)
+            if doc is None and len(answer) == len(bills):
+                doc = answer[idx]
+            if doc is None:
+                results[bill.invoice_number] = _error_result(
+                    bill, [f"{bill.invoice_number}: Xero's answer does not mention this bill."]
+                )
+                continue
+            errors = _messages(doc.validation_errors)
+            warnings = _messages(getattr(doc, "warnings", None))
+            if errors or doc.status_attribute_string == "ERROR" or doc.has_errors:
+                results[bill.invoice_number] = _error_result(
+                    bill, readable_errors(bill, errors or ["Xero refused the bill without a message."])
+                )
+                continue
+            made = _bill_from_model(doc, credit)
+            results[bill.invoice_number] = PushResult(
+                invoice_number=bill.invoice_number,
+                ok=True,
+                xero_id=made.xero_id,
+                xero_number=made.number,
+                status=made.status,
+                total=made.total,
+                warnings=tuple(warnings),
+                created=True,
+                is_credit_note=credit,
+            )
+        return results
+
+    # ----------------------------------------------------------------- bills: change
+
+    def update_draft_bill(self, xero_id: str, bill: Bill) -> PushResult:
+        """Replace a DRAFT/SUBMITTED bill's content (same number, same contact rules)."""
+        contact_id = self.ensure_contact(bill.contact_name, bill.contact_number)
+        doc = self._document(bill, contact_id, xero_id)
+        key = idempotency_key("update", self.tenant_id, [xero_id, bill.content_hash()])
+        try:
+            if bill.is_credit_note:
+                rows = self._call(
+                    "update credit note",
+                    self.accounting.update_credit_note,
+                    xero_id,
+                    CreditNotes(credit_notes=[doc]),
+                    write=True,
+                    idempotency_key=key,
+                ).credit_notes
+            else:
+                rows = self._call(
+                    "update bill",
+                    self.accounting.update_invoice,
+                    xero_id,
+                    Invoices(invoices=[doc]),
+                    write=True,
+                    idempotency_key=key,
+                ).invoices
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                readable_errors(bill, exc.errors),
+                subject=f"bill {bill.invoice_number}",
+                correlation_id=exc.correlation_id,
+            ) from None
+        result = self._parse_created([bill], rows or [], bill.is_credit_note)[bill.invoice_number]
+        if not result.ok:
+            raise ValidationFailed(result.errors, subject=f"bill {bill.invoice_number}")
+        return PushResult(**{**_asdict(result), "created": False})
+
+    def _set_status(self, xero_id: str, status: str, credit_note: bool) -> XeroBill:
+        key = idempotency_key("status", self.tenant_id, [xero_id, status])
+        try:
+            if credit_note:
+                rows = self._call(
+                    f"{status.lower()} credit note",
+                    self.accounting.update_credit_note,
+                    xero_id,
+                    CreditNotes(credit_notes=[CreditNote(credit_note_id=xero_id, status=status)]),
+                    write=True,
+                    idempotency_key=key,
+                ).credit_notes
+            else:
+                rows = self._call(
+                    f"{status.lower()} bill",
+                    self.accounting.update_invoice,
+                    xero_id,
+                    Invoices(invoices=[Invoice(invoice_id=xero_id, status=status)]),
+                    write=True,
+                    idempotency_key=key,
+                ).invoices
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                exc.errors, subject=f"document {xero_id}", correlation_id=exc.correlation_id
+            ) from None
+        doc = rows[0]
+        errors = _messages(doc.validation_errors)
+        if errors:
+            raise ValidationFailed(errors, subject=f"document {xero_id}")
+        return _bill_from_model(doc, credit_note)
+
+    def delete_bill(self, xero_id: str, credit_note: bool = False) -> XeroBill:
+        """DRAFT or SUBMITTED -> DELETED."""
+        return self._set_status(xero_id, "DELETED", credit_note)
+
+    def void_bill(self, xero_id: str, credit_note: bool = False) -> XeroBill:
+        """AUTHORISED without payments -> VOIDED; a paid bill raises :class:`ValidationFailed`."""
+        current = self.get_bill(xero_id, credit_note)
+        if current.amount_paid or current.status == "PAID":
+            raise ValidationFailed(
+                [
+                    f"{current.number or xero_id} has payments of {current.amount_paid}: remove the payments "
+                    "in Xero or enter a credit note; a paid bill cannot be voided."
+                ],
+                subject=f"bill {current.number or xero_id}",
+            )
+        return self._set_status(xero_id, "VOIDED", credit_note)
+
+    def cancel_bill(self, xero_id: str, credit_note: bool = False) -> XeroBill:
+        """Delete (DRAFT/SUBMITTED) or void (AUTHORISED, unpaid); already gone: returned as is."""
+        current = self.get_bill(xero_id, credit_note)
+        if current.status in GONE_STATUSES:
+            return current
+        if current.status in ("DRAFT", "SUBMITTED"):
+            return self._set_status(xero_id, "DELETED", credit_note)
+        if current.status == "AUTHORISED" and not current.amount_paid:
+            return self._set_status(xero_id, "VOIDED", credit_note)
+        raise ValidationFailed(
+            [
+                f"{current.number or xero_id} is {current.status} with payments of {current.amount_paid}: "
+                "remove the payments in Xero or enter a credit note; it cannot be cancelled."
+            ],
+            subject=f"bill {current.number or xero_id}",
+        )
+
+
+def _asdict(result: PushResult) -> dict[str, Any]:
+    return {name: getattr(result, name) for name in PushResult.__dataclass_fields__}
+
+
+__all__ = [
+    "Account",
+    "Organisation",
+    "PushResult",
+    "TenantLimiter",
+    "TrackingCategory",
+    "XeroBill",
+    "XeroClient",
+    "idempotency_key",
+    "limiter_for",
+    "readable_errors",
+]
