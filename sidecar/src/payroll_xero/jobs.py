@@ -1,0 +1,426 @@
+"""Command-line jobs that talk to Xero: ``connect``, ``push`` and ``demo``.
+
+* ``connect`` runs the OAuth consent in a terminal and writes a token file
+  (mode 600) holding the token and the chosen organisation;
+* ``push PAYRUN.json --mapping MAPPING.json`` builds the bills and sends them;
+  it looks bills up first, so running it twice creates nothing the second time;
+* ``demo`` does both against a local sandbox started in-process.
+
+Credentials come from the environment (``XERO_CLIENT_ID``, ``XERO_CLIENT_SECRET``,
+``XERO_TENANT_ID``, ``XERO_API_URL``/``XERO_IDENTITY_URL``/``XERO_LOGIN_URL``,
+``XERO_TOKEN_FILE``) or the token file written by ``connect``. The client secret
+is never written to the token file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import oauth
+from .bills import Bill, build_bills
+from .client import PushResult, XeroClient
+from .errors import XeroError
+from .oauth import Tenant, Token, XeroEndpoints
+
+DEFAULT_TOKEN_FILE = "~/.config/payroll-xero/token.json"  # noqa: S105 (a path)
+DEFAULT_REDIRECT_URI = "http://localhost:8069/xero/oauth/callback"
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a bill was refused or Xero failed
+EXIT_INPUT = 2  # the input files or the configuration are wrong
+
+
+# --------------------------------------------------------------------------- token file
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What ``connect`` stores: the token, the organisation and where Xero is."""
+
+    client_id: str
+    tenant_id: str
+    tenant_name: str
+    token: Token
+    endpoints: XeroEndpoints = oauth.XERO
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "tenant_id": self.tenant_id,
+            "tenant_name": self.tenant_name,
+            "endpoints": {
+                "login_url": self.endpoints.login_url,
+                "identity_url": self.endpoints.identity_url,
+                "api_url": self.endpoints.api_url,
+            },
+            "token": self.token.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Connection:
+        return cls(
+            client_id=data["client_id"],
+            tenant_id=data["tenant_id"],
+            tenant_name=data.get("tenant_name") or "",
+            token=Token.from_dict(data["token"]),
+            endpoints=XeroEndpoints(**data.get("endpoints", {})),
+        )
+
+
+class TokenFile:
+    """A JSON file with a :class:`Connection`, written atomically with mode 600."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path).expanduser()
+        self._lock = threading.Lock()
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self) -> Connection:
+        try:
+            return Connection.from_dict(json.loads(self.path.read_text()))
+        except FileNotFoundError:
+            raise XeroError(
+                f"No Xero connection file at {self.path}: run `payroll-xero connect` first."
+            ) from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise XeroError(
+                f"The Xero connection file {self.path} is damaged ({type(exc).__name__}): "
+                "run `payroll-xero connect` again."
+            ) from None
+
+    def save(self, connection: Connection) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".token-", dir=self.path.parent)
+            try:
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    json.dump(connection.to_dict(), fh, indent=2)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+            os.chmod(self.path, 0o600)
+
+
+def token_file_path(value: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(value or env.get("XERO_TOKEN_FILE") or DEFAULT_TOKEN_FILE).expanduser()
+
+
+# --------------------------------------------------------------------------- connect
+
+
+def choose_tenant(
+    tenants: Sequence[Tenant], ask: Callable[[str], str], out: TextIO, tenant_id: str | None
+) -> Tenant:
+    """The organisation to use: ``tenant_id`` when given, the only one, or the user's pick."""
+    if tenant_id:
+        for tenant in tenants:
+            if tenant.tenant_id == tenant_id:
+                return tenant
+        raise XeroError(f"Organisation {tenant_id} was not part of this connection.")
+    if not tenants:
+        raise XeroError("No Xero organisation was picked during the consent: connect again and pick one.")
+    if len(tenants) == 1:
+        return tenants[0]
+    print("Organisations connected in this consent:", file=out)
+    for idx, tenant in enumerate(tenants, start=1):
+        print(f"  {idx}. {tenant.tenant_name} ({tenant.tenant_id})", file=out)
+    while True:
+        answer = ask(f"Which one (1-{len(tenants)})? ").strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(tenants):
+            return tenants[int(answer) - 1]
+        print("Please answer with one of the numbers above.", file=out)
+
+
+def connect_flow(
+    *,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    endpoints: XeroEndpoints,
+    open_consent: Callable[[str], str],
+    ask: Callable[[str], str],
+    out: TextIO,
+    scopes: Sequence[str] = oauth.DEFAULT_SCOPES,
+    tenant_id: str | None = None,
+) -> Connection:
+    """Consent -> code (state checked) -> token -> organisations of this consent -> :class:`Connection`.
+
+    ``open_consent(url)`` shows the consent URL and returns the URL Xero redirected to.
+    """
+    state = oauth.new_state()
+    url = oauth.authorization_url(client_id, redirect_uri, state, scopes, endpoints)
+    redirected = open_consent(url)
+    code = oauth.code_from_redirect(redirected, state)
+    token = oauth.exchange_code(client_id, client_secret, code, redirect_uri, endpoints=endpoints)
+    tenants = oauth.list_connections(token, token.auth_event_id, endpoints=endpoints)
+    tenant = choose_tenant(tenants, ask, out, tenant_id)
+    return Connection(client_id, tenant.tenant_id, tenant.tenant_name, token, endpoints)
+
+
+def _run_connect(args, stdout: TextIO | None = None, stdin_ask: Callable[[str], str] | None = None) -> int:
+    out = stdout or sys.stdout
+    ask = stdin_ask or input
+    env = os.environ
+    client_id = args.client_id or env.get("XERO_CLIENT_ID")
+    if not client_id:
+        print("error: set XERO_CLIENT_ID (or pass --client-id).", file=sys.stderr)
+        return EXIT_INPUT
+    client_secret = env.get("XERO_CLIENT_SECRET") or getpass.getpass("Xero client secret: ")
+    endpoints = XeroEndpoints.from_env(env)
+    scopes = args.scopes.split() if args.scopes else oauth.DEFAULT_SCOPES
+
+    def open_consent(url: str) -> str:
+        print("Open this URL in a browser, log in to Xero and allow access:", file=out)
+        print(f"\n  {url}\n", file=out)
+        return ask("Then paste here the full URL your browser was sent to: ")
+
+    try:
+        connection = connect_flow(
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=args.redirect_uri,
+            endpoints=endpoints,
+            open_consent=open_consent,
+            ask=ask,
+            out=out,
+            scopes=scopes,
+            tenant_id=args.tenant_id,
+        )
+    except XeroError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    path = token_file_path(args.token_file)
+    TokenFile(path).save(connection)
+    print(f"Connected to {connection.tenant_name} ({connection.tenant_id}); token saved in {path}.", file=out)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- push
+
+
+def client_for(
+    token_file: TokenFile,
+    environ: Mapping[str, str] | None = None,
+    **client_kw: Any,
+) -> XeroClient:
+    """A client for the organisation of the token file; env vars override what it says."""
+    env = os.environ if environ is None else environ
+    connection = token_file.load()
+    client_id = env.get("XERO_CLIENT_ID") or connection.client_id
+    client_secret = env.get("XERO_CLIENT_SECRET")
+    if not client_secret:
+        raise XeroError("Set XERO_CLIENT_SECRET to the Xero app's client secret.")
+    tenant_id = env.get("XERO_TENANT_ID") or connection.tenant_id
+    if any(env.get(k) for k in ("XERO_API_URL", "XERO_IDENTITY_URL", "XERO_LOGIN_URL")):
+        endpoints = XeroEndpoints.from_env(env)
+    else:
+        endpoints = connection.endpoints
+    state = {"connection": connection}
+
+    def get_token() -> Token:
+        return state["connection"].token
+
+    def save_token(token: Token) -> None:
+        state["connection"] = replace(state["connection"], token=token)
+        token_file.save(state["connection"])
+
+    return XeroClient(
+        client_id=client_id,
+        client_secret=client_secret,
+        tenant_id=tenant_id,
+        get_token=get_token,
+        save_token=save_token,
+        endpoints=endpoints,
+        **client_kw,
+    )
+
+
+def format_result(result: PushResult, bill: Bill | None) -> str:
+    kind = "credit note" if result.is_credit_note else "bill"
+    if not result.ok:
+        return f"{result.invoice_number}: ERROR ({kind}): " + " | ".join(result.errors)
+    what = "already in Xero" if result.already_existed else "created"
+    currency = bill.currency if bill else ""
+    total = f"{result.total:,.2f} {currency}".strip() if result.total is not None else ""
+    return f"{result.invoice_number}: {what} ({kind} {result.xero_id}, {result.status}, {total})"
+
+
+def push(pay_run_path: str | Path, mapping_path: str | Path, client: XeroClient, out: TextIO) -> int:
+    """Build and send the bills of one pay run; prints one line per bill. Returns the exit code."""
+    from .loaders import InputError, load_mapping, load_pay_run
+
+    try:
+        pay_run = load_pay_run(pay_run_path)
+        mapping = load_mapping(mapping_path)
+    except InputError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_INPUT
+    built = build_bills(pay_run, mapping)
+    for problem in built.problems:
+        print(f"{problem.severity.upper()}: {problem.message}", file=out)
+    if not built.ok:
+        print("Nothing was sent to Xero: fix the errors above first.", file=out)
+        return EXIT_INPUT
+    if not built.bills:
+        print("The pay run makes no bills.", file=out)
+        return EXIT_OK
+    by_number = {b.invoice_number: b for b in built.bills}
+    try:
+        results = client.create_bills(built.bills)
+    except XeroError as exc:
+        for result in exc.partial_results:
+            print(format_result(result, by_number.get(result.invoice_number)), file=out)
+        print(f"error: {exc}", file=out)
+        return EXIT_FAILED
+    for result in results:
+        print(format_result(result, by_number.get(result.invoice_number)), file=out)
+    created = sum(r.ok and r.created for r in results)
+    existing = sum(r.ok and r.already_existed for r in results)
+    failed = sum(not r.ok for r in results)
+    print(f"{created} created, {existing} already in Xero, {failed} refused.", file=out)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run_push(args, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    try:
+        client = client_for(TokenFile(token_file_path(args.token_file)))
+    except XeroError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_INPUT
+    return push(args.payrun, args.mapping, client, out)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def _example(name: str, given: str | None) -> Path:
+    if given:
+        return Path(given)
+    here = Path(__file__).resolve()
+    candidates = [
+        here.parents[2] / "examples" / name,  # sidecar/src/payroll_xero -> sidecar/examples
+        Path.cwd() / "sidecar" / "examples" / name,
+        Path.cwd() / "examples" / name,
+    ]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"Cannot find examples/{name}: pass --payrun/--mapping.")
+
+
+def demo(payrun: str | Path, mapping: str | Path, out: TextIO, host: str = "127.0.0.1", port: int = 0) -> int:
+    """Start a sandbox, connect, push twice (the second push creates nothing), show the bills."""
+    from .sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Sandbox
+
+    sandbox = Sandbox(host=host, port=port)
+    sandbox.start()
+    codes = [EXIT_FAILED]
+    try:
+        endpoints = XeroEndpoints.single(sandbox.url)
+        print(f"Xero sandbox running at {sandbox.url}", file=out)
+        with tempfile.TemporaryDirectory(prefix="payroll-xero-demo-") as tmp:
+            token_file = TokenFile(Path(tmp) / "token.json")
+
+            def open_consent(url: str) -> str:
+                print("Consent URL (approved automatically in the sandbox):", file=out)
+                print(f"  {url}", file=out)
+                return sandbox.approve(url, tenant_ids=[DEMO_TENANT_ID])
+
+            connection = connect_flow(
+                client_id=DEMO_CLIENT_ID,
+                client_secret=DEMO_CLIENT_SECRET,
+                redirect_uri=DEFAULT_REDIRECT_URI,
+                endpoints=endpoints,
+                open_consent=open_consent,
+                ask=lambda prompt: "1",
+                out=out,
+            )
+            token_file.save(connection)
+            print(f"Connected to {connection.tenant_name} ({connection.tenant_id}).", file=out)
+            env = {"XERO_CLIENT_SECRET": DEMO_CLIENT_SECRET}
+            codes = []
+            for run in ("first", "second"):
+                print(f"\n== Push ({run} time) ==", file=out)
+                client = client_for(token_file, env)
+                codes.append(push(payrun, mapping, client, out))
+            invoices = sandbox.invoices(DEMO_TENANT_ID)
+            credit_notes = sandbox.credit_notes(DEMO_TENANT_ID)
+            print(f"\nThe sandbox organisation now holds {len(invoices)} bill(s)", file=out, end="")
+            print(f" and {len(credit_notes)} credit note(s):", file=out)
+            for doc in [*invoices, *credit_notes]:
+                number = doc.get("InvoiceNumber") or doc.get("CreditNoteNumber")
+                contact = (doc.get("Contact") or {}).get("Name", "")
+                print(f"  {number}  {doc.get('Status')}  {doc.get('Total')}  {contact}", file=out)
+            print(f"\nSandbox URL: {sandbox.url}", file=out)
+    except XeroError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_FAILED
+    finally:
+        sandbox.stop()
+    return max(codes)
+
+
+def _run_demo(args, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    try:
+        payrun = _example("payrun.json", args.payrun)
+        mapping = _example("mapping.json", args.mapping)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=out)
+        return EXIT_INPUT
+    return demo(payrun, mapping, out, host=args.host, port=args.port)
+
+
+# --------------------------------------------------------------------------- argparse
+
+
+def add_arguments(sub: argparse._SubParsersAction) -> None:
+    """Register ``connect``, ``push`` and ``demo`` on the ``payroll-xero`` command line."""
+    p = sub.add_parser("connect", help="connect to a Xero organisation (OAuth consent in a terminal)")
+    p.add_argument("--client-id", default=None, help="Xero app client id (default: $XERO_CLIENT_ID)")
+    p.add_argument(
+        "--redirect-uri",
+        default=os.environ.get("XERO_REDIRECT_URI", DEFAULT_REDIRECT_URI),
+        help="redirect URI registered on the Xero app (default: $XERO_REDIRECT_URI)",
+    )
+    p.add_argument(
+        "--scopes", default=None, help="space separated scopes (default: the ones this tool needs)"
+    )
+    p.add_argument("--tenant-id", default=None, help="pick this organisation without asking")
+    p.add_argument(
+        "--token-file", default=None, help=f"where to save the token (default: {DEFAULT_TOKEN_FILE})"
+    )
+    p.set_defaults(func=_run_connect)
+
+    p = sub.add_parser("push", help="send a pay run's bills to Xero (safe to run twice)")
+    p.add_argument("payrun", help="pay run JSON file")
+    p.add_argument("--mapping", required=True, help="mapping JSON file")
+    p.add_argument("--token-file", default=None, help="token file written by `connect`")
+    p.set_defaults(func=_run_push)
+
+    p = sub.add_parser("demo", help="connect and push the example pay run to a local Xero sandbox")
+    p.add_argument("--payrun", default=None, help="pay run JSON (default: examples/payrun.json)")
+    p.add_argument("--mapping", default=None, help="mapping JSON (default: examples/mapping.json)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="sandbox port (default: a free one)")
+    p.set_defaults(func=_run_demo)
