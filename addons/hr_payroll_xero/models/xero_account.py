@@ -1,0 +1,42 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+
+class XeroAccount(models.Model):
+    _name = "xero.account"
+    _description = "Xero Account"
+    _order = "code, name"
+    _rec_names_search = ["code", "name"]
+
+    code = fields.Char(index=True)
+    name = fields.Char(required=True)
+    xero_id = fields.Char(string="Xero AccountID", required=True, readonly=True, index=True)
+    account_type = fields.Char(string="Type", readonly=True)
+    account_class = fields.Char(string="Class", readonly=True)
+    status = fields.Char(
+        readonly=True, help="ACTIVE or ARCHIVED in Xero; DELETED when Xero no longer has it."
+    )
+    tax_type = fields.Char(readonly=True)
+    description = fields.Text(readonly=True)
+    system_account = fields.Char(readonly=True, help="Xero system accounts cannot be posted to.")
+    active = fields.Boolean(default=True, help="Archived or gone in Xero.")
+    connection_id = fields.Many2one("xero.connection", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one("res.company", required=True, index=True)
+
+    _sql_constraints = [
+        (
+            "xero_id_uniq",
+            "unique(connection_id, xero_id)",
+            "A Xero account is synchronized once per connection.",
+        ),
+    ]
+
+    @api.depends("code", "name")
+    def _compute_display_name(self):
+        for account in self:
+            account.display_name = f"{account.code} {account.name}" if account.code else account.name
+
+    def action_sync_accounts(self):
+        """From the accounts list: synchronize the current company's connection."""
+        connection = self.env["xero.connection"]._xero_for_company(self.env.company)
+        return connection.action_sync_accounts()
