@@ -1,0 +1,116 @@
+"""The sandbox's HTML pages: the consent screen and the list of what arrived. Every value is escaped."""
+
+from __future__ import annotations
+
+from functools import cache
+from html import escape
+from importlib import resources
+from string import Template
+from typing import Any
+
+from . import seed
+
+
+@cache
+def _template(name: str) -> Template:
+    return Template(resources.files(__package__).joinpath("templates", name).read_text(encoding="utf-8"))
+
+
+def message_page(title: str, message: str) -> str:
+    """A small page that explains an error."""
+    return _template("message.html").substitute(title=escape(title), message=escape(message))
+
+
+def authorize_page(
+    params: dict[str, str], app_name: str, organisations: list[dict[str, Any]], error: str = ""
+) -> str:
+    """The consent screen: one checkbox per organisation, Allow and Cancel."""
+    hidden = "\n".join(
+        f'<input type="hidden" name="{escape(key)}" value="{escape(params[key])}">'
+        for key in ("response_type", "client_id", "redirect_uri", "scope", "state")
+        if params.get(key)
+    )
+    boxes = "\n".join(
+        f'<label class="org"><input type="checkbox" name="tenant" value="{escape(org["OrganisationID"])}"> '
+        f"{escape(org['Name'])} <small>({escape(org['BaseCurrency'])})</small></label>"
+        for org in organisations
+    )
+    return _template("authorize.html").substitute(
+        app_name=escape(app_name),
+        scope=escape(params.get("scope", "")),
+        hidden=hidden,
+        organisations=boxes,
+        error=f'<p class="error">{escape(error)}</p>' if error else "",
+    )
+
+
+def _amount(value: Any) -> str:
+    return escape(f"{value:,.2f}" if value is not None else "")
+
+
+def _lines_table(lines: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(str(line.get('Description', '')))}</td>"
+        f"<td>{escape(str(line.get('AccountCode', '')))}</td>"
+        f"<td>{escape(', '.join(t['Option'] for t in line.get('Tracking', [])))}</td>"
+        f'<td class="num">{escape(str(line.get("Quantity", "")))}</td>'
+        f'<td class="num">{_amount(line.get("UnitAmount"))}</td>'
+        f'<td class="num">{_amount(line.get("LineAmount"))}</td>'
+        "</tr>"
+        for line in lines
+    )
+    return (
+        (
+            '<table class="lines"><tr><th>Description</th><th>Account</th><th>Tracking</th><th>Qty</th>'
+            f"<th>Unit</th><th>Amount</th></tr>{rows}</table>"
+        )
+        if lines
+        else ""
+    )
+
+
+def _documents_table(docs: list[dict[str, Any]], number_field: str, amount_field: str) -> str:
+    if not docs:
+        return "<p><small>None yet.</small></p>"
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(str(doc.get(number_field) or ''))}</td>"
+        f"<td>{escape(str((doc.get('Contact') or {}).get('Name', '')))}</td>"
+        f'<td class="status">{escape(str(doc.get("Status", "")))}</td>'
+        f"<td>{escape(str(doc.get('Date') or ''))}</td>"
+        f"<td>{escape(str(doc.get('DueDate') or ''))}</td>"
+        f"<td>{escape(str(doc.get('CurrencyCode', '')))}</td>"
+        f'<td class="num">{_amount(doc.get("Total"))}</td>'
+        f'<td class="num">{_amount(doc.get(amount_field))}</td>'
+        f"<td>{_link(doc.get('Url'))}</td>"
+        f"<td>{_lines_table(doc.get('LineItems', []))}</td>"
+        "</tr>"
+        for doc in docs
+    )
+    return (
+        f"<table><tr><th>Number</th><th>Contact</th><th>Status</th><th>Date</th><th>Due date</th>"
+        f"<th>Currency</th><th>Total</th><th>{escape(amount_field)}</th><th>Source</th><th>Lines</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def _link(url: Any) -> str:
+    if not url or not str(url).startswith(("http://", "https://")):
+        return ""
+    return f'<a href="{escape(str(url))}">link</a>'
+
+
+def index_page(organisations: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]) -> str:
+    """Per organisation, its bills to pay and its credit notes (``organisations``: org, bills, credit notes)."""
+    sections = []
+    for org, bills, credit_notes in organisations:
+        sections.append(
+            f"<h2>{escape(org['Name'])} <small>{escape(org['OrganisationID'])} "
+            f"({escape(org['BaseCurrency'])})</small></h2>"
+            f"<h3>Bills to pay</h3>{_documents_table(bills, 'InvoiceNumber', 'AmountDue')}"
+            f"<h3>Credit notes</h3>{_documents_table(credit_notes, 'CreditNoteNumber', 'RemainingCredit')}"
+        )
+    return _template("index.html").substitute(
+        client_id=escape(seed.DEMO_CLIENT_ID), organisations="\n".join(sections)
+    )
