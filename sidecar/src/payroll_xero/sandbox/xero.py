@@ -127,7 +127,8 @@ def money(value: Decimal, places: Decimal = TWO_PLACES) -> str:
 
 def _convert(value: Any, key: str | None, ms: bool) -> Any:
     if isinstance(value, dict):
-        return {k: _convert(v, k, ms) for k, v in value.items() if not k.startswith("_")}
+        # Xero leaves out what has no value (the SDK cannot read a null date)
+        return {k: _convert(v, k, ms) for k, v in value.items() if not k.startswith("_") and v is not None}
     if isinstance(value, list):
         return [_convert(v, None, ms) for v in value]
     if key in MONEY_KEYS and isinstance(value, (str, int, float)):
