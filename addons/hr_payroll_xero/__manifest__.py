@@ -24,4 +24,8 @@
         "views/oauth_templates.xml",
         "views/menus.xml",
     ],
+    "demo": [
+        "demo/hr_payroll_xero_demo.xml",
+        "demo/xero_account_demo.xml",
+    ],
 }

@@ -2,3 +2,4 @@ from . import res_company
 from . import res_config_settings
 from . import xero_connection
 from . import xero_account
+from . import xero_demo
