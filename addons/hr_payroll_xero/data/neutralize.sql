@@ -1,8 +1,7 @@
 -- A duplicated database must never reach the production Xero organisation.
+DELETE FROM xero_connection_token;
 UPDATE xero_connection
    SET client_secret = NULL,
-       access_token = NULL,
-       refresh_token = NULL,
-       token_expires_at = NULL,
        oauth_nonce = NULL,
+       pending_tenants = NULL,
        state = 'draft';

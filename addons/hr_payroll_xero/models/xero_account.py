@@ -17,7 +17,6 @@ class XeroAccount(models.Model):
         readonly=True, help="ACTIVE or ARCHIVED in Xero; DELETED when Xero no longer has it."
     )
     tax_type = fields.Char(readonly=True)
-    description = fields.Text(readonly=True)
     system_account = fields.Char(readonly=True, help="Xero system accounts cannot be posted to.")
     active = fields.Boolean(default=True, help="Archived or gone in Xero.")
     connection_id = fields.Many2one("xero.connection", required=True, ondelete="cascade", index=True)

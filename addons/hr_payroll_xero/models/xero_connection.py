@@ -22,6 +22,11 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
 
 _logger = logging.getLogger(__name__)
 
+
+class XeroReconnectError(UserError):
+    """Xero refused the refresh token: the connection was moved to "needs reconnect" (committed)."""
+
+
 CALLBACK_PATH = "/hr_payroll_xero/oauth/callback"
 STATE_SCOPE = "hr_payroll_xero.oauth_state"
 STATE_LIFETIME = 600  # seconds the admin has to consent in Xero
@@ -72,9 +77,9 @@ class XeroConnection(models.Model):
     tenant_name = fields.Char(string="Organisation", copy=False, readonly=True, tracking=True)
     pending_tenants = fields.Json(copy=False, groups="base.group_system")
     has_pending_tenants = fields.Boolean(compute="_compute_has_pending_tenants")
-    access_token = fields.Char(groups="base.group_system", copy=False)
-    refresh_token = fields.Char(groups="base.group_system", copy=False)
-    token_expires_at = fields.Datetime(groups="base.group_system", copy=False)
+    token_ids = fields.One2many(
+        "xero.connection.token", "connection_id", groups="base.group_system", copy=False
+    )
     oauth_nonce = fields.Char(groups="base.group_system", copy=False)
     base_currency = fields.Char(copy=False, readonly=True)
     currency_codes = fields.Char(
@@ -104,6 +109,7 @@ class XeroConnection(models.Model):
         for connection in self:
             connection.has_client_secret = bool(connection.sudo().client_secret)
 
+    @api.depends("pending_tenants")
     def _compute_has_pending_tenants(self):
         for connection in self:
             connection.has_pending_tenants = bool(connection.sudo().pending_tenants)
@@ -257,21 +263,20 @@ class XeroConnection(models.Model):
         """Revoke the token in Xero and forget it here."""
         for connection in self:
             sudo = connection.sudo()
-            if sudo.refresh_token and sudo.client_secret:
+            token = sudo.token_ids[:1]
+            if token.refresh_token and sudo.client_secret:
                 try:
                     oauth.revoke(
                         connection.client_id,
                         sudo.client_secret,
-                        sudo.refresh_token,
+                        token.refresh_token,
                         endpoints=connection._xero_endpoints(),
                     )
                 except XeroError as exc:
                     _logger.warning("Xero connection %s: revocation failed: %s", connection.id, exc)
+            sudo.token_ids.unlink()
             sudo.write(
                 {
-                    "access_token": False,
-                    "refresh_token": False,
-                    "token_expires_at": False,
                     "tenant_id": False,
                     "tenant_name": False,
                     "pending_tenants": False,
@@ -283,27 +288,30 @@ class XeroConnection(models.Model):
 
     # ------------------------------------------------------------------ tokens
 
-    def _xero_store_token(self, token, cr=None):
-        """Write a token set; with ``cr``, on that cursor (the caller commits it)."""
+    def _xero_store_token(self, token):
+        """Write a token set on this environment's cursor (the caller's transaction commits it)."""
+        self.ensure_one()
         vals = {
             "access_token": token.access_token,
             "refresh_token": token.refresh_token,
-            "token_expires_at": token.expires_at.replace(tzinfo=None),
-            "scopes": " ".join(token.scopes) or self.scopes,
+            "expires_at": token.expires_at.replace(tzinfo=None),
         }
-        if cr is None:
-            self.sudo().write(vals)
+        sudo = self.sudo()
+        if sudo.token_ids:
+            sudo.token_ids[:1].write(vals)
         else:
-            self.with_env(self.env(cr=cr, su=True)).write(vals)
+            sudo.token_ids = [(0, 0, vals)]
+        if token.scopes and " ".join(token.scopes) != self.scopes:
+            sudo.scopes = " ".join(token.scopes)
 
     def _xero_token_from(self, record):
-        record = record.sudo()
-        if not record.access_token:
+        row = record.sudo().token_ids[:1]
+        if not row.access_token or not row.expires_at:
             return None
         return oauth.Token(
-            access_token=record.access_token,
-            refresh_token=record.refresh_token,
-            expires_at=fields.Datetime.to_datetime(record.token_expires_at).replace(tzinfo=timezone.utc),
+            access_token=row.access_token,
+            refresh_token=row.refresh_token,
+            expires_at=fields.Datetime.to_datetime(row.expires_at).replace(tzinfo=timezone.utc),
             scopes=self._xero_scopes(),
         )
 
@@ -323,37 +331,44 @@ class XeroConnection(models.Model):
                     "Xero connection %(name)s is not connected: click Connect to Xero.", name=self.name
                 )
             )
+        token = self._xero_token_from(self)
+        if token is None:
+            raise UserError(
+                self.env._("Xero connection %(name)s has no token: click Connect to Xero.", name=self.name)
+            )
+        if not token.expires_within(REFRESH_MARGIN):
+            return token
+        self.env["xero.connection.token"].sudo().flush_model()
         deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            with self.env.registry.cursor() as cr:
-                fresh = self.with_env(self.env(cr=cr, su=True))
-                locked = not fresh._xero_try_lock()
-                fresh.invalidate_recordset()
-                token = self._xero_token_from(fresh)
-                if token is None:
+        try:
+            while True:
+                with self.env.registry.cursor() as cr:
+                    fresh = self.with_env(self.env(cr=cr, su=True))
+                    locked = not fresh._xero_try_lock()
+                    token = self._xero_token_from(fresh) or token
+                    if not token.expires_within(REFRESH_MARGIN):
+                        return token  # another worker refreshed it meanwhile
+                    if not locked:
+                        return self._xero_refresh(fresh, token, cr)
+                if time.monotonic() > deadline:
                     raise UserError(
                         self.env._(
-                            "Xero connection %(name)s has no token: click Connect to Xero.", name=self.name
+                            "Another Xero refresh of %(name)s is taking too long; try again.", name=self.name
                         )
                     )
-                if not token.expires_within(REFRESH_MARGIN):
-                    return token
-                if not locked:
-                    return self._xero_refresh(fresh, token, cr)
-            if time.monotonic() > deadline:
-                raise UserError(
-                    self.env._(
-                        "Another Xero refresh of %(name)s is taking too long; try again.", name=self.name
-                    )
-                )
-            time.sleep(0.5)
+                time.sleep(0.5)
+        finally:
+            # What the token cursor wrote is committed; the caller reads it afresh.
+            self.env["xero.connection.token"].invalidate_model()
+            self.invalidate_recordset(["state", "last_error"])
 
     def _xero_try_lock(self):
-        """Lock this connection's row on its cursor; False when another worker holds it."""
+        """Lock this connection's token row on its cursor; False when another worker holds it."""
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
-                    "SELECT id FROM xero_connection WHERE id = %s FOR UPDATE NOWAIT", [self.id]
+                    "SELECT id FROM xero_connection_token WHERE connection_id = %s FOR UPDATE NOWAIT",
+                    [self.id],
                 )
         except psycopg2.errors.LockNotAvailable:
             return False
@@ -363,23 +378,20 @@ class XeroConnection(models.Model):
         client_id, secret = fresh._xero_credentials()
 
         def save(new_token):
-            fresh._xero_store_token(new_token, cr=cr)
-            fresh.flush_recordset()
-            if not modules.module.current_test:
-                # The rotated refresh token must survive whatever happens next: Xero has
-                # already invalidated the old one (after its grace period).
-                cr.commit()  # pylint: disable=invalid-commit
+            fresh._xero_store_token(new_token)
+            # The rotated refresh token must survive whatever happens next: Xero has
+            # already invalidated the old one (after its grace period). This is the
+            # token's own cursor, not the caller's transaction.
+            cr.commit()  # pylint: disable=invalid-commit
 
         try:
             return oauth.refresh(client_id, secret, token, save, endpoints=self._xero_endpoints())
         except ReconnectNeeded as exc:
             fresh.write({"state": "reconnect", "last_error": str(exc)})
             fresh._xero_ask_managers_to_reconnect(str(exc))
-            fresh.flush_recordset()
-            if not modules.module.current_test:
-                # Keep "needs reconnect" and the activity although the caller's transaction fails.
-                cr.commit()  # pylint: disable=invalid-commit
-            raise UserError(
+            # Keep "needs reconnect" and the activity although the caller's transaction fails.
+            cr.commit()  # pylint: disable=invalid-commit
+            raise XeroReconnectError(
                 self.env._(
                     "Xero no longer accepts the connection of %(name)s: click Connect to Xero again. (%(error)s)",
                     name=self.name,
@@ -410,12 +422,19 @@ class XeroConnection(models.Model):
             raise UserError(self.env._("Xero connection %(name)s has no organisation yet.", name=self.name))
         client_id, secret = self._xero_credentials()
         return XeroClient(
-            endpoints=self._xero_endpoints(),
             client_id=client_id,
             client_secret=secret,
             tenant_id=self.tenant_id,
-            token_getter=self._xero_token,
+            get_token=self._xero_token,
+            save_token=self._xero_save_rotated_token,
+            endpoints=self._xero_endpoints(),
+            refresh_margin=REFRESH_MARGIN / 2,
         )
+
+    def _xero_save_rotated_token(self, token):
+        """Store a token the client rotated (after Xero refused the access token), on its own cursor."""
+        with self.env.registry.cursor() as cr:
+            self.with_env(self.env(cr=cr, su=True))._xero_store_token(token)
 
     def action_sync_accounts(self):
         """Synchronize the chart of accounts and the organisation's currencies."""
@@ -464,7 +483,6 @@ class XeroConnection(models.Model):
                 "account_class": account.account_class,
                 "status": account.status,
                 "tax_type": account.tax_type,
-                "description": account.description,
                 "system_account": account.system_account or False,
                 "active": account.status == "ACTIVE",
             }
@@ -510,12 +528,15 @@ class XeroConnection(models.Model):
             try:
                 with self.env.cr.savepoint():
                     connection._xero_sync_accounts()
+            except XeroReconnectError as exc:
+                # Already recorded on the connection, by the cursor that refreshed the token.
+                _logger.warning("Xero connection %s: nightly sync needs a reconnect: %s", connection.id, exc)
             except (XeroError, UserError) as exc:
                 _logger.warning("Xero connection %s: nightly sync failed: %s", connection.id, exc)
                 connection.write(
                     {
                         "last_error": str(exc),
-                        "state": "reconnect" if connection.state == "reconnect" else "error",
+                        "state": "error",
                     }
                 )
             if not modules.module.current_test:
