@@ -45,10 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_bills(sub)
     _add_sandbox(sub)
-    try:
-        _add_jobs(sub)
-    except ImportError:  # the Xero client part is not installed yet
-        pass
+    _add_jobs(sub)
     return parser
 
 
