@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -141,6 +144,26 @@ def test_commit_then_drop_creates_the_bill_exactly_once(sandbox, xero):
     assert ("PUT", "/api.xro/2.0/Invoices", 0) in sandbox.calls
 
 
+def test_retry_with_the_same_idempotency_key_after_a_drop_returns_the_first_bill(sandbox, xero):
+    payee = contact(xero).contact_id
+    sandbox.faults.drop_after_commit_next(1, path="Invoices")
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        xero.accounting.create_invoices(T, Invoices(invoices=[bill(payee)]), idempotency_key="run-7-a1")
+    retried = xero.accounting.create_invoices(T, Invoices(invoices=[bill(payee)]), idempotency_key="run-7-a1")
+
+    (stored,) = sandbox.invoices(T)
+    assert retried.invoices[0].invoice_id == stored["InvoiceID"]
+
+
+def test_sdk_default_retries_duplicate_a_dropped_put(sandbox, xero):
+    """Why the client must turn urllib3's retries off: left on, the SDK silently re-sends a PUT."""
+    del xero.client.rest_client.pool_manager.connection_pool_kw["retries"]
+    payee = contact(xero).contact_id
+    sandbox.faults.drop_after_commit_next(1, path="Invoices", method="PUT")
+    xero.accounting.create_invoices(T, Invoices(invoices=[bill(payee)]))  # no error reaches the caller
+    assert len(sandbox.invoices(T)) == 2
+
+
 def test_timeout_fault_answers_late_and_writes_nothing(sandbox, xero):
     payee = contact(xero).contact_id
     sandbox.faults.timeout_next(1, delay=2.0, path="Invoices")
@@ -212,3 +235,19 @@ def test_admin_endpoints_inject_faults_change_accounts_and_reset(sandbox, xero):
 
     assert requests.post(f"{admin}/reset", timeout=5).status_code == 200
     assert sandbox.contacts(T) == [] and sandbox.state()["connections"] == []
+
+
+def test_cli_serves_until_sigterm(tmp_path):
+    process = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "payroll_xero.cli", "sandbox", "--port", "0", "--db", str(tmp_path / "s.db")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = process.stdout.readline().split()[4]
+        page = requests.get(f"{url}/", timeout=5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=10)
+    assert page.status_code == 200 and "Harbour Payroll Demo Ltd" in page.text
+    assert code == 0
