@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import random
 import re
@@ -283,18 +284,25 @@ def _messages(items: Any) -> list[str]:
     return out
 
 
+def _mentions(message: str, word: str) -> bool:
+    return bool(word) and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", message) is not None
+
+
 def _line_refs(bill: Bill, message: str) -> str:
-    """Name the lines of ``bill`` a Xero message is about (by account code or tracking option)."""
-    hits = []
-    for idx, line in enumerate(bill.lines, start=1):
-        words = [
-            line.account_code,
-            *(opt for _cat, opt in line.tracking),
-            *(cat for cat, _opt in line.tracking),
+    """Name the lines of ``bill`` a Xero message is about (by account code or tracking option,
+    else by tracking category)."""
+    for words_of in (
+        lambda line: [line.account_code, *(opt for _cat, opt in line.tracking)],
+        lambda line: [cat for cat, _opt in line.tracking],
+    ):
+        hits = [
+            f"line {idx} ({line.description}, account {line.account_code})"
+            for idx, line in enumerate(bill.lines, start=1)
+            if any(_mentions(message, w) for w in words_of(line))
         ]
-        if any(w and re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", message) for w in words):
-            hits.append(f"line {idx} ({line.description}, account {line.account_code})")
-    return ", ".join(hits)
+        if hits:
+            return ", ".join(hits)
+    return ""
 
 
 def readable_errors(bill: Bill, messages: Iterable[str]) -> tuple[str, ...]:
@@ -402,6 +410,7 @@ class XeroClient:
         self._refresh_lock = threading.Lock()
         self._local = threading.local()
         self._contacts: dict[tuple[str, str], str] = {}
+        self._generation: dict[str, str] = {}  # invoice_number -> ids of its deleted/voided predecessors
         self._session = requests.Session()
 
         # Configuration caches its first instance: build it empty, then assign.
@@ -585,6 +594,16 @@ class XeroClient:
                     time.monotonic() - started,
                     failure,
                 )
+            except (ValueError, TypeError, AttributeError) as exc:
+                # The SDK could not read Xero's answer (e.g. a null where it wants a date): the call
+                # may well have been applied, so a creation is treated as an unknown outcome.
+                failure = f"unreadable answer ({type(exc).__name__})"
+                sent = True
+                _logger.warning("Xero %s [%s] tenant %s: %s", operation, call_id, self.tenant_id, failure)
+                if not (write and not resend_safe):
+                    raise XeroError(
+                        f"Xero's answer could not be read ({operation}); try again later."
+                    ) from None
             except ApiException as exc:  # SSL errors and the like: no response, never sent in full
                 failure = type(exc).__name__
                 sent = False
@@ -665,22 +684,28 @@ class XeroClient:
         ]
 
     def organisation(self) -> Organisation:
-        orgs = self._call("organisation", self.accounting.get_organisations).organisations or []
+        """Name, base currency and enabled currencies (Organisation + Currencies: two calls)."""
+        # Read as plain JSON: the SDK's Organisation model fails on a null PeriodLockDate.
+        raw = self._call("organisation", self.accounting.get_organisations, _preload_content=False)
+        try:
+            orgs = json.loads(raw.data).get("Organisations") or []
+        except (ValueError, AttributeError):
+            raise XeroError("Xero's organisation answer could not be read; try again later.") from None
         if not orgs:
             raise NotFound("Xero returned no organisation for this tenant.")
         org = orgs[0]
         currencies = self._call("currencies", self.accounting.get_currencies).currencies or []
-        base = _enum_value(org.base_currency)
+        base = org.get("BaseCurrency")
         codes = [_enum_value(c.code) for c in currencies]
         if base and base not in codes:
             codes.insert(0, base)
         return Organisation(
-            organisation_id=org.organisation_id,
-            name=org.name,
+            organisation_id=org.get("OrganisationID") or "",
+            name=org.get("Name") or "",
             base_currency=base,
             currencies=tuple(codes),
-            country_code=_enum_value(org.country_code),
-            short_code=getattr(org, "short_code", None),
+            country_code=org.get("CountryCode"),
+            short_code=org.get("ShortCode"),
         )
 
     def accounts(self, modified_since: datetime | None = None) -> list[Account]:
@@ -728,143 +753,210 @@ class XeroClient:
     def _contact_key(name: str, contact_number: str | None) -> tuple[str, str]:
         return ("number", contact_number) if contact_number else ("name", name.strip().casefold())
 
-    def _find_contact(self, name: str, contact_number: str | None) -> Any | None:
-        if contact_number:
-            where = f"ContactNumber=={_where_string(contact_number)}"
-        else:
-            where = f"Name=={_where_string(name.strip())}"
-        rows = self._call("find contact", self.accounting.get_contacts, where=where).contacts or []
-        rows = [c for c in rows if _enum_value(c.contact_status) != "ARCHIVED"] or rows
-        return rows[0] if rows else None
+    def _contacts_where(self, field: str, values: Sequence[str]) -> list[Any]:
+        """Contacts whose ``field`` is one of ``values`` (LOOKUP_BATCH values per call), archived last."""
+        rows: list[Any] = []
+        for chunk in _chunks(sorted(set(values)), LOOKUP_BATCH):
+            where = " OR ".join(f"{field}=={_where_string(v)}" for v in chunk)
+            rows += self._call("find contacts", self.accounting.get_contacts, where=where).contacts or []
+        return sorted(rows, key=lambda c: _enum_value(c.contact_status) == "ARCHIVED")
 
     def ensure_contact(self, name: str, contact_number: str | None = None) -> str:
         """The ContactID of the contact with ``contact_number`` (an employee) or else ``name``;
-        created when missing. Cached per client."""
+        created when missing. Cached per client. Raises :class:`ValidationFailed`."""
+        ids, errors = self.ensure_contacts([(name, contact_number)])
         key = self._contact_key(name, contact_number)
-        cached = self._contacts.get(key)
-        if cached:
-            return cached
-        found = self._find_contact(name, contact_number)
-        if found is None and contact_number:
-            # A contact of that name made by hand: adopt it when it has no number yet.
-            by_name = self._find_contact(name, None)
-            if by_name is not None and not by_name.contact_number:
+        if key in errors:
+            raise ValidationFailed(errors[key], subject=f'contact "{name}"')
+        return ids[key]
+
+    def ensure_contacts(
+        self, contacts: Sequence[tuple[str, str | None]]
+    ) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], tuple[str, ...]]]:
+        """ContactIDs for many (name, contact_number) pairs in few calls: look up by number, then by
+        name, then create the missing ones in batches. Returns (key -> ContactID, key -> errors),
+        keys as :meth:`_contact_key`. A same-named contact without a number is adopted (its
+        ContactNumber is set); a namesake with another number makes "Name (number)"."""
+        wanted: dict[tuple[str, str], tuple[str, str | None]] = {}
+        for name, number in contacts:
+            key = self._contact_key(name, number)
+            if key not in self._contacts:
+                wanted.setdefault(key, (name.strip(), number or None))
+        errors: dict[tuple[str, str], tuple[str, ...]] = {}
+        if wanted:
+            self._resolve_contacts(wanted, errors)
+        ids = {
+            self._contact_key(n, c): self._contacts[self._contact_key(n, c)]
+            for n, c in contacts
+            if self._contact_key(n, c) in self._contacts
+        }
+        return ids, errors
+
+    def _resolve_contacts(
+        self,
+        wanted: dict[tuple[str, str], tuple[str, str | None]],
+        errors: dict[tuple[str, str], tuple[str, ...]],
+    ) -> None:
+        numbers = [num for _name, num in wanted.values() if num]
+        if numbers:
+            for row in self._contacts_for_numbers(numbers):
+                self._contacts.setdefault(("number", row.contact_number), row.contact_id)
+        missing = {k: v for k, v in wanted.items() if k not in self._contacts}
+        if not missing:
+            return
+        by_name: dict[str, Any] = {}
+        for row in self._contacts_where("Name", [name for name, _num in missing.values()]):
+            by_name.setdefault((row.name or "").strip().casefold(), row)
+        to_create: dict[tuple[str, str], tuple[str, str | None]] = {}
+        for key, (name, number) in missing.items():
+            row = by_name.get(name.casefold())
+            if row is None:
+                to_create[key] = (name, number)
+            elif not number:
+                self._contacts[key] = row.contact_id
+            elif not row.contact_number:
                 self._call(
                     "number contact",
                     self.accounting.update_contact,
-                    by_name.contact_id,
-                    Contacts(
-                        contacts=[Contact(contact_id=by_name.contact_id, contact_number=contact_number)]
-                    ),
+                    row.contact_id,
+                    Contacts(contacts=[Contact(contact_id=row.contact_id, contact_number=number)]),
                     write=True,
-                    idempotency_key=idempotency_key("contact-number", self.tenant_id, [contact_number]),
+                    idempotency_key=idempotency_key(
+                        "contact-number", self.tenant_id, [row.contact_id, number]
+                    ),
                 )
-                found = by_name
-            elif by_name is not None:
-                name = f"{name} ({contact_number})"  # a namesake: Xero names are unique
-        if found is None:
-            found = self._create_contact(name, contact_number)
-        self._contacts[key] = found.contact_id
-        return found.contact_id
+                row.contact_number = number
+                self._contacts[key] = row.contact_id
+            else:
+                to_create[key] = (f"{name} ({number})", number)  # a namesake: Xero names are unique
+        for chunk in _chunks(list(to_create.items()), BATCH_SIZE):
+            self._create_contacts(dict(chunk), errors)
 
-    def _create_contact(self, name: str, contact_number: str | None) -> Any:
-        contact = Contact(name=name.strip(), contact_number=contact_number or None)
-        key = idempotency_key("contact", self.tenant_id, [name.strip(), contact_number or ""])
+    def _contacts_for_numbers(self, numbers: Sequence[str]) -> list[Any]:
+        return [r for r in self._contacts_where("ContactNumber", numbers) if r.contact_number]
+
+    def _create_contacts(
+        self,
+        todo: dict[tuple[str, str], tuple[str, str | None]],
+        errors: dict[tuple[str, str], tuple[str, ...]],
+    ) -> None:
         for attempt in range(1, self.max_attempts + 1):
+            items = list(todo.items())
+            key = idempotency_key("contacts", self.tenant_id, [f"{n}\t{c or ''}" for _k, (n, c) in items])
             try:
                 rows = self._call(
-                    "create contact",
+                    "create contacts",
                     self.accounting.create_contacts,
-                    Contacts(contacts=[contact]),
+                    Contacts(contacts=[Contact(name=n, contact_number=c) for _k, (n, c) in items]),
                     write=True,
                     resend_safe=False,
                     summarize_errors=False,
                     idempotency_key=key,
                 ).contacts
             except ValidationFailed as exc:
-                raise ValidationFailed(
-                    exc.errors, subject=f'contact "{name}"', correlation_id=exc.correlation_id
-                ) from None
+                elements = getattr(exc, "elements", [])
+                for idx, (k, (name, _num)) in enumerate(items):
+                    msgs = elements[idx] if len(elements) == len(items) and elements[idx] else exc.errors
+                    errors[k] = tuple(f'Contact "{name}": {m}' for m in msgs)
+                return
             except _Unknown as exc:
                 if attempt >= self.max_attempts:
                     raise OutcomeUnknown(
-                        f'Xero did not confirm the creation of contact "{name}" ({exc.reason}): retry later.',
+                        f"Xero did not confirm the creation of {len(items)} contact(s) ({exc.reason}): retry later.",
                         correlation_id=exc.correlation_id,
                     ) from None
                 self._backoff(attempt)
-                found = self._find_contact(name, contact_number)
-                if found is not None:
-                    return found
+                # Look them up before sending again.
+                numbers = [c for _k, (_n, c) in items if c]
+                found = {r.contact_number: r for r in self._contacts_for_numbers(numbers)} if numbers else {}
+                names = (
+                    {
+                        (r.name or "").strip().casefold(): r
+                        for r in self._contacts_where("Name", [n for _k, (n, c) in items if not c])
+                    }
+                    if any(not c for _k, (_n, c) in items)
+                    else {}
+                )
+                for k, (name, number) in items:
+                    row = found.get(number) if number else names.get(name.casefold())
+                    if row is not None:
+                        self._contacts[k] = row.contact_id
+                        del todo[k]
+                if not todo:
+                    return
                 continue
-            created = rows[0]
-            errors = _messages(created.validation_errors)
-            if errors:
-                raise ValidationFailed(errors, subject=f'contact "{name}"')
-            return created
-        raise AssertionError("unreachable")  # pragma: no cover
+            for (k, (name, _num)), row in zip(items, rows or [], strict=False):
+                msgs = _messages(row.validation_errors)
+                if msgs:
+                    errors[k] = tuple(f'Contact "{name}": {m}' for m in msgs)
+                else:
+                    self._contacts[k] = row.contact_id
+            return
 
     # ----------------------------------------------------------------- bills: lookups
 
     def find_bill(self, invoice_number: str, contact_id: str, credit_note: bool = False) -> XeroBill | None:
         """The live (not DELETED/VOIDED) bill or credit note this app made with that number and contact."""
-        found = self._find_many([invoice_number], [contact_id], credit_note)
-        return found.get((invoice_number, contact_id))
+        live, _gone = self._find_many([(invoice_number, contact_id)], credit_note)
+        return live.get((invoice_number, contact_id))
 
     def _find_many(
-        self, numbers: Sequence[str], contact_ids: Sequence[str], credit_note: bool
-    ) -> dict[tuple[str, str], XeroBill]:
+        self, pairs: Sequence[tuple[str, str]], credit_note: bool
+    ) -> tuple[dict[tuple[str, str], XeroBill], dict[tuple[str, str], list[str]]]:
+        """(number, ContactID) -> the live document, and -> ids of DELETED/VOIDED ones;
+        LOOKUP_BATCH numbers per call."""
         found: dict[tuple[str, str], XeroBill] = {}
-        wanted_contacts = set(contact_ids)
-        for chunk in _chunks(sorted(set(numbers)), LOOKUP_BATCH):
+        gone: dict[tuple[str, str], list[str]] = {}
+        wanted = set(pairs)
+        for chunk in _chunks(sorted(wanted), LOOKUP_BATCH):
+            numbers = sorted({n for n, _c in chunk})
+            contacts = sorted({c for _n, c in chunk})
             page = 1
             while True:
                 if credit_note:
-                    numbers_where = " OR ".join(f"CreditNoteNumber=={_where_string(n)}" for n in chunk)
-                    rows = (
-                        self._call(
-                            "find credit notes",
-                            self.accounting.get_credit_notes,
-                            where=f'Type=="ACCPAYCREDIT" AND ({numbers_where})',
-                            page=page,
-                        ).credit_notes
-                        or []
+                    # Disjunctive normal form: Xero binds AND tighter than OR.
+                    where = " OR ".join(
+                        f'Type=="ACCPAYCREDIT" AND CreditNoteNumber=={_where_string(n)}' for n in numbers
                     )
+                    answer = self._call(
+                        "find credit notes", self.accounting.get_credit_notes, where=where, page=page
+                    )
+                    rows = answer.credit_notes or []
                 else:
-                    rows = (
-                        self._call(
-                            "find bills",
-                            self.accounting.get_invoices,
-                            invoice_numbers=chunk,
-                            contact_i_ds=sorted(wanted_contacts),
-                            created_by_my_app=True,
-                            page=page,
-                        ).invoices
-                        or []
+                    answer = self._call(
+                        "find bills",
+                        self.accounting.get_invoices,
+                        invoice_numbers=numbers,
+                        contact_i_ds=contacts,
+                        created_by_my_app=True,
+                        page=page,
                     )
+                    rows = answer.invoices or []
                 for row in rows:
                     bill = _bill_from_model(row, credit_note)
-                    if bill.status in GONE_STATUSES or bill.contact_id not in wanted_contacts:
+                    key = (bill.number, bill.contact_id)
+                    if key not in wanted:
                         continue
-                    found.setdefault((bill.number, bill.contact_id), bill)
+                    if bill.status in GONE_STATUSES:
+                        gone.setdefault(key, []).append(bill.xero_id)
+                    else:
+                        found.setdefault(key, bill)
                 if len(rows) < 100:
                     break
                 page += 1
-        return found
+        return found, gone
 
     def _lookup(self, bills: Sequence[Bill], contact_ids: dict[str, str]) -> dict[str, XeroBill]:
         """invoice_number -> what Xero already has, for bills of one kind."""
         if not bills:
             return {}
-        credit = bills[0].is_credit_note
-        found = self._find_many(
-            [b.invoice_number for b in bills], [contact_ids[b.invoice_number] for b in bills], credit
-        )
-        out = {}
-        for bill in bills:
-            hit = found.get((bill.invoice_number, contact_ids[bill.invoice_number]))
-            if hit is not None:
-                out[bill.invoice_number] = hit
-        return out
+        pairs = [(b.invoice_number, contact_ids[b.invoice_number]) for b in bills]
+        found, gone = self._find_many(pairs, bills[0].is_credit_note)
+        for number, cid in pairs:
+            if gone.get((number, cid)):
+                # A re-creation after a delete must not be answered by Xero's replay of the first one.
+                self._generation[number] = ",".join(sorted(gone[(number, cid)]))
+        return {number: found[(number, cid)] for number, cid in pairs if (number, cid) in found}
 
     def get_bill(self, xero_id: str, credit_note: bool = False) -> XeroBill:
         if credit_note:
@@ -984,18 +1076,17 @@ class XeroClient:
 
     def _contacts_for(self, bills: Sequence[Bill], results: dict[str, PushResult]) -> dict[str, str]:
         """invoice_number -> ContactID; bills whose contact cannot be made get an error result."""
+        ids, errors = self.ensure_contacts([(b.contact_name, b.contact_number) for b in bills])
         out: dict[str, str] = {}
-        failed: dict[tuple[str, str], tuple[str, ...]] = {}
         for bill in bills:
             key = self._contact_key(bill.contact_name, bill.contact_number)
-            if key in failed:
-                results[bill.invoice_number] = _error_result(bill, failed[key])
-                continue
-            try:
-                out[bill.invoice_number] = self.ensure_contact(bill.contact_name, bill.contact_number)
-            except ValidationFailed as exc:
-                failed[key] = tuple(f"{bill.invoice_number}: {e}" for e in exc.errors)
-                results[bill.invoice_number] = _error_result(bill, failed[key])
+            if key in ids:
+                out[bill.invoice_number] = ids[key]
+            else:
+                problems = errors.get(key) or ("Xero did not create the contact.",)
+                results[bill.invoice_number] = _error_result(
+                    bill, [f"{bill.invoice_number}: {e}" for e in problems]
+                )
         return out
 
     def _create_chunk(self, chunk: list[Bill], contact_ids: dict[str, str]) -> dict[str, PushResult]:
@@ -1009,7 +1100,11 @@ class XeroClient:
             key = idempotency_key(
                 "credit-notes" if credit else "bills",
                 self.tenant_id,
-                [f"{b.invoice_number}:{b.content_hash()}:{contact_ids[b.invoice_number]}" for b in remaining],
+                [
+                    f"{b.invoice_number}:{b.content_hash()}:{contact_ids[b.invoice_number]}:"
+                    f"{self._generation.get(b.invoice_number, '')}"
+                    for b in remaining
+                ],
             )
             try:
                 if credit:

@@ -1,0 +1,437 @@
+"""XeroClient over real HTTP against the sandbox, with the real SDK (nothing mocked)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from common import Sleeps, TokenStore, calls_to, consent, make_bill, make_client
+
+from payroll_xero.bills import ACCPAYCREDIT
+from payroll_xero.client import TenantLimiter, idempotency_key
+from payroll_xero.errors import (
+    RateLimited,
+    ReconnectNeeded,
+    ValidationFailed,
+    XeroUnavailable,
+)
+from payroll_xero.sandbox import DEMO_TENANT_ID, SECOND_TENANT_ID
+
+
+@pytest.fixture
+def store(sandbox):
+    return TokenStore(consent(sandbox))
+
+
+@pytest.fixture
+def client(sandbox, store):
+    return make_client(sandbox, store)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def test_organisation_reports_name_base_currency_and_enabled_currencies(client):
+    org = client.organisation()
+    assert org.name
+    assert org.organisation_id == DEMO_TENANT_ID
+    assert org.base_currency == "HKD"
+    assert {"HKD", "USD"} <= set(org.currencies)
+
+
+def test_accounts_list_postable_expense_and_liability_accounts_and_flag_archived_ones(sandbox, client):
+    accounts = {a.code: a for a in client.accounts()}
+    assert accounts["477"].is_postable and accounts["477"].name
+    assert accounts["825"].type == "CURRLIAB"
+    sandbox.archive_account(DEMO_TENANT_ID, "477")
+    again = {a.code: a for a in client.accounts()}
+    assert again["477"].status == "ARCHIVED" and not again["477"].is_postable
+
+
+def test_accounts_modified_since_the_future_returns_nothing(client):
+    assert client.accounts(modified_since=datetime.now(timezone.utc) + timedelta(days=1)) == []
+
+
+def test_accounts_modified_since_refuses_a_naive_datetime(client):
+    with pytest.raises(ValueError):
+        client.accounts(modified_since=datetime(2026, 1, 1))
+
+
+def test_tracking_categories_include_department_options(client):
+    categories = {c.name: c for c in client.tracking_categories()}
+    assert "Department" in categories
+    assert categories["Department"].options
+
+
+# --------------------------------------------------------------------------- contacts
+
+
+def test_ensure_contact_creates_once_and_finds_by_contact_number_later(sandbox, store, client):
+    first = client.ensure_contact("Chan Tai Man", "E0001")
+    assert client.ensure_contact("Chan Tai Man", "E0001") == first  # cached
+    other_client = make_client(sandbox, store)
+    assert other_client.ensure_contact("Chan Tai Man (renamed)", "E0001") == first  # found by number
+    contacts = [c for c in sandbox.contacts(DEMO_TENANT_ID) if c.get("ContactNumber") == "E0001"]
+    assert len(contacts) == 1
+
+
+def test_ensure_contact_without_number_finds_by_name(sandbox, store, client):
+    first = client.ensure_contact("HSBC MPF Trustee")
+    assert make_client(sandbox, store).ensure_contact("HSBC MPF Trustee") == first
+    assert sum(c["Name"] == "HSBC MPF Trustee" for c in sandbox.contacts(DEMO_TENANT_ID)) == 1
+
+
+# --------------------------------------------------------------------------- create
+
+
+def test_create_bills_creates_a_draft_bill_with_its_lines(sandbox, client):
+    bill = make_bill(lines=(("478", "MPF employer", "1500.00"), ("825", "MPF employee", "1500.00")))
+    [result] = client.create_bills([bill])
+    assert result.ok and result.created and not result.already_existed
+    assert result.xero_id and result.status == "DRAFT"
+    assert result.total == Decimal("3000.00")
+    [invoice] = sandbox.invoices(DEMO_TENANT_ID)
+    assert invoice["InvoiceNumber"] == bill.invoice_number
+    assert invoice["Type"] == "ACCPAY"
+    assert invoice["LineAmountTypes"] == "NoTax"
+    assert [line["AccountCode"] for line in invoice["LineItems"]] == ["478", "825"]
+
+
+def test_found_bill_is_the_one_created_by_this_app(client):
+    bill = make_bill()
+    [result] = client.create_bills([bill])
+    contact_id = client.ensure_contact(bill.contact_name)
+    found = client.find_bill(bill.invoice_number, contact_id)
+    assert found is not None and found.xero_id == result.xero_id
+    assert client.find_bill("NOT-THERE", contact_id) is None
+
+
+def test_credit_note_goes_to_the_credit_notes_endpoint_and_can_be_found_again(sandbox, client):
+    bill = make_bill("PAY-2026-10/ADJ", doc_type=ACCPAYCREDIT)
+    [result] = client.create_bills([bill])
+    assert result.ok and result.is_credit_note
+    assert sandbox.invoices(DEMO_TENANT_ID) == []
+    [note] = sandbox.credit_notes(DEMO_TENANT_ID)
+    assert note["CreditNoteNumber"] == bill.invoice_number
+    found = client.find_bill(bill.invoice_number, client.ensure_contact(bill.contact_name), credit_note=True)
+    assert found is not None and found.xero_id == result.xero_id
+
+
+def test_pushing_the_same_bills_twice_creates_nothing_the_second_time(sandbox, client):
+    bills = [make_bill("R/1"), make_bill("R/2"), make_bill("R/3", doc_type=ACCPAYCREDIT)]
+    first = client.create_bills(bills)
+    second = client.create_bills(bills)
+    assert all(r.ok and r.created for r in first)
+    assert all(r.ok and r.already_existed and not r.created for r in second)
+    assert [r.xero_id for r in first] == [r.xero_id for r in second]
+    assert len(sandbox.invoices(DEMO_TENANT_ID)) == 2
+    assert len(sandbox.credit_notes(DEMO_TENANT_ID)) == 1
+
+
+def test_same_bills_give_the_same_idempotency_key_and_a_changed_bill_another():
+    parts = [f"{b.invoice_number}:{b.content_hash()}" for b in (make_bill("A"), make_bill("B"))]
+    key = idempotency_key("bills", DEMO_TENANT_ID, parts)
+    assert key == idempotency_key("bills", DEMO_TENANT_ID, list(reversed(parts)))
+    assert len(key) <= 128
+    changed = make_bill("B", lines=(("478", "MPF", "1.00"),))
+    assert key != idempotency_key("bills", DEMO_TENANT_ID, [parts[0], f"B:{changed.content_hash()}"])
+
+
+def test_immediate_resend_without_lookup_is_replayed_by_xero_not_duplicated(sandbox, client):
+    bill = make_bill()
+    [first] = client.create_bills([bill], check_existing=False)
+    [second] = client.create_bills([bill], check_existing=False)
+    assert first.xero_id == second.xero_id
+    assert len(sandbox.invoices(DEMO_TENANT_ID)) == 1
+
+
+def test_batch_of_120_bills_takes_three_invoice_calls(sandbox, client):
+    bills = [make_bill(f"BATCH/{i:03d}") for i in range(120)]
+    results = client.create_bills(bills)
+    assert all(r.ok for r in results) and len(results) == 120
+    assert len(calls_to(sandbox, "PUT", "/Invoices")) == 3
+    assert len(sandbox.invoices(DEMO_TENANT_ID)) == 120
+
+
+def test_validation_errors_are_reported_on_the_right_bill_and_line(sandbox, client):
+    sandbox.archive_account(DEMO_TENANT_ID, "477")
+    good = make_bill("V/GOOD")
+    bad_code = make_bill("V/CODE", lines=(("478", "MPF employer", "10.00"), ("999", "Mystery", "5.00")))
+    archived = make_bill("V/ARCH", lines=(("477", "Wages", "10.00"),))
+    results = {r.invoice_number: r for r in client.create_bills([good, bad_code, archived])}
+    assert results["V/GOOD"].ok
+    assert not results["V/CODE"].ok
+    [message] = results["V/CODE"].errors
+    assert message.startswith("V/CODE, line 2 (Mystery, account 999):")
+    assert "999" in message
+    assert not results["V/ARCH"].ok
+    assert "line 1" in results["V/ARCH"].errors[0] and "archived" in results["V/ARCH"].errors[0]
+    assert [i["InvoiceNumber"] for i in sandbox.invoices(DEMO_TENANT_ID)] == ["V/GOOD"]
+
+
+def test_currency_not_enabled_in_the_organisation_is_a_readable_error(client):
+    [result] = client.create_bills([make_bill("V/EUR", currency="EUR")])
+    assert not result.ok
+    assert "EUR" in result.errors[0]
+
+
+def test_unknown_currency_code_is_refused_before_sending(sandbox, client):
+    [result] = client.create_bills([make_bill("V/XYZ", currency="XYZ")])
+    assert not result.ok and "XYZ" in result.errors[0]
+    assert calls_to(sandbox, "PUT", "/Invoices") == []
+
+
+def test_bill_dated_before_the_lock_date_is_refused_with_xeros_message(sandbox, client):
+    sandbox.set_lock_date(DEMO_TENANT_ID, datetime(2026, 12, 31).date())
+    [result] = client.create_bills([make_bill("V/LOCK")])
+    assert not result.ok and "lock date" in result.errors[0]
+
+
+# --------------------------------------------------------------------------- change
+
+
+def test_update_draft_bill_replaces_its_lines(sandbox, client):
+    [created] = client.create_bills([make_bill("U/1")])
+    changed = make_bill("U/1", lines=(("478", "MPF employer", "2000.00"),))
+    result = client.update_draft_bill(created.xero_id, changed)
+    assert result.ok and result.total == Decimal("2000.00") and result.xero_id == created.xero_id
+    [invoice] = sandbox.invoices(DEMO_TENANT_ID)
+    assert Decimal(str(invoice["Total"])) == Decimal("2000.00")
+
+
+def test_cancel_deletes_a_draft_and_voids_an_authorised_bill(client):
+    draft, authorised = client.create_bills([make_bill("C/DRAFT"), make_bill("C/AUTH", status="AUTHORISED")])
+    assert client.cancel_bill(draft.xero_id).status == "DELETED"
+    assert client.cancel_bill(authorised.xero_id).status == "VOIDED"
+    # Cancelling again changes nothing and does not fail.
+    assert client.cancel_bill(draft.xero_id).status == "DELETED"
+
+
+def test_deleted_bill_is_not_found_so_a_new_push_recreates_it(sandbox, client):
+    [first] = client.create_bills([make_bill("C/AGAIN")])
+    client.delete_bill(first.xero_id)
+    [second] = client.create_bills([make_bill("C/AGAIN")])
+    assert second.created and second.xero_id != first.xero_id
+
+
+def test_void_of_a_paid_bill_explains_that_a_credit_note_is_needed(sandbox, client):
+    [bill] = client.create_bills([make_bill("C/PAID", status="AUTHORISED")])
+    sandbox.pay_invoice(DEMO_TENANT_ID, bill.xero_id, Decimal("100.00"))
+    with pytest.raises(ValidationFailed, match="credit note"):
+        client.void_bill(bill.xero_id)
+    with pytest.raises(ValidationFailed, match="credit note"):
+        client.cancel_bill(bill.xero_id)
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+def test_short_retry_after_is_waited_through_by_the_client_not_by_urllib3(sandbox, client):
+    sandbox.faults.rate_limit_next(1, retry_after=30, problem="minute")
+    started = time.monotonic()
+    assert client.accounts()
+    assert time.monotonic() - started < 10  # urllib3 did not sleep the 30 s itself
+    assert client.sleep.calls == [30]
+    assert [c[2] for c in calls_to(sandbox, "GET", "/Accounts")] == [429, 200]
+
+
+def test_long_retry_after_raises_rate_limited_with_the_time_to_retry(sandbox, client):
+    sandbox.faults.rate_limit_next(1, retry_after=3600, problem="day")
+    before = datetime.now(timezone.utc)
+    with pytest.raises(RateLimited) as info:
+        client.organisation()
+    assert info.value.problem == "day"
+    assert before + timedelta(seconds=3590) <= info.value.retry_at <= before + timedelta(seconds=3700)
+    assert client.sleep.calls == []
+    assert len(calls_to(sandbox, "GET", "/Organisation")) == 1
+
+
+def test_rate_limited_create_is_retried_after_the_wait_and_creates_one_bill(sandbox, client):
+    client.ensure_contact("HSBC MPF Trustee")
+    sandbox.faults.rate_limit_next(1, retry_after=2, problem="minute")
+    [result] = client.create_bills([make_bill()], check_existing=False)
+    assert result.ok and client.sleep.calls == [2]
+    assert len(sandbox.invoices(DEMO_TENANT_ID)) == 1
+
+
+def test_limiter_never_starts_more_than_60_calls_in_any_rolling_minute():
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = TenantLimiter(clock=lambda: now[0], sleep=sleep)
+    starts = []
+    for _ in range(200):
+        with limiter.slot():
+            starts.append(now[0])
+        now[0] += 0.1
+    for i, start in enumerate(starts):
+        assert sum(1 for s in starts[i:] if s < start + 60) <= 60
+    assert waits and starts[-1] >= 180
+
+
+def test_limiter_never_lets_more_than_5_calls_run_at_once():
+    limiter = TenantLimiter()
+    active = [0]
+    peak = [0]
+    lock = threading.Lock()
+
+    def work():
+        with limiter.slot():
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            time.sleep(0.02)
+            with lock:
+                active[0] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 5
+
+
+def test_client_waits_for_its_limiter_before_calling(sandbox, store):
+    now = [1000.0]
+    sleeps = Sleeps()
+
+    def sleep(seconds: float) -> None:
+        sleeps(seconds)
+        now[0] += seconds
+
+    limiter = TenantLimiter(per_minute=3, clock=lambda: now[0], sleep=sleep)
+    client = make_client(sandbox, store, limiter=limiter, sleep=sleep)
+    for _ in range(4):
+        client.organisation()  # two calls each
+    assert len(sleeps.calls) >= 2 and all(s <= 60 for s in sleeps.calls)
+    assert len(calls_to(sandbox, "GET", "/Organisation")) == 4
+
+
+# --------------------------------------------------------------------------- 5xx, timeouts, dropped answers
+
+
+def test_5xx_on_a_read_is_retried_with_backoff(sandbox, client):
+    sandbox.faults.fail_next(2, status=503)
+    assert client.tracking_categories()
+    assert len(client.sleep.calls) == 2 and client.sleep.calls[0] < client.sleep.calls[1]
+
+
+def test_persistent_5xx_raises_xero_unavailable_after_bounded_attempts(sandbox, client):
+    sandbox.faults.fail_next(10, status=500)
+    with pytest.raises(XeroUnavailable):
+        client.organisation()
+    assert len(calls_to(sandbox, "GET", "/Organisation")) == 3
+
+
+def test_5xx_on_create_looks_the_bill_up_then_creates_exactly_one(sandbox, client):
+    client.ensure_contact("HSBC MPF Trustee")
+    sandbox.faults.fail_next(1, status=503, method="PUT")
+    [result] = client.create_bills([make_bill()], check_existing=False)
+    assert result.ok and result.created
+    assert len(sandbox.invoices(DEMO_TENANT_ID)) == 1
+    puts = calls_to(sandbox, "PUT", "/Invoices")
+    assert [c[2] for c in puts] == [503, 200]
+    assert calls_to(sandbox, "GET", "/Invoices")  # looked up before resending
+
+
+def test_timeout_then_lookup_creates_no_duplicate(sandbox, store):
+    client = make_client(sandbox, store, timeout=(2, 0.5))
+    client.ensure_contact("HSBC MPF Trustee")
+    sandbox.faults.timeout_next(1, delay=1.5, method="PUT")
+    [result] = client.create_bills([make_bill()], check_existing=False)
+    assert result.ok
+    assert len(sandbox.invoices(DEMO_TENANT_ID)) == 1
+    # The first PUT timed out on our side; let the sandbox finish answering it so the
+    # next test starts clean, then check it never created anything.
+    deadline = time.monotonic() + 5
+    while len(calls_to(sandbox, "PUT", "/Invoices")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(calls_to(sandbox, "PUT", "/Invoices")) == 2
+    assert len(sandbox.invoices(DEMO_TENANT_ID)) == 1
+
+
+def test_answer_dropped_after_commit_leaves_exactly_one_bill_reported_created(sandbox, client):
+    client.ensure_contact("HSBC MPF Trustee")
+    sandbox.faults.drop_after_commit_next(1, method="PUT")
+    [result] = client.create_bills([make_bill()], check_existing=False)
+    assert result.ok and result.created and result.xero_id
+    [invoice] = sandbox.invoices(DEMO_TENANT_ID)
+    assert invoice["InvoiceID"] == result.xero_id
+    assert len(calls_to(sandbox, "PUT", "/Invoices")) == 1  # found by the lookup, not sent again
+
+
+def test_retry_much_later_finds_the_bill_instead_of_creating_a_second(sandbox, client):
+    client.ensure_contact("HSBC MPF Trustee")
+    sandbox.faults.drop_after_commit_next(1, method="PUT")
+    client.create_bills([make_bill()], check_existing=False)
+    # A later run (Xero has forgotten the Idempotency-Key) looks up first.
+    [later] = client.create_bills([make_bill()])
+    assert later.already_existed
+    assert len(sandbox.invoices(DEMO_TENANT_ID)) == 1
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def test_expired_access_token_is_refreshed_once_and_the_rotated_token_saved(sandbox, store, client):
+    sandbox.expire_access_tokens()
+    assert client.organisation().base_currency == "HKD"
+    assert len(store.saved) == 1 and store.token is store.saved[0]
+
+
+def test_token_near_expiry_is_refreshed_and_saved_before_the_call(sandbox, store):
+    token = store.token
+    store.token = type(token)(
+        token.access_token, token.refresh_token, datetime.now(timezone.utc), token.scopes
+    )
+    calls_at_save: list[int] = []
+    original = store.save
+
+    def save(new):
+        calls_at_save.append(len(calls_to(sandbox, "GET", "/api.xro")))
+        original(new)
+
+    client = make_client(
+        sandbox,
+        store,
+    )
+    client._save_token = save
+    client.organisation()
+    assert calls_at_save == [0]
+
+
+def test_revoked_connection_raises_reconnect_needed(sandbox, store, client):
+    sandbox.expire_refresh_tokens()
+    sandbox.expire_access_tokens()
+    with pytest.raises(ReconnectNeeded):
+        client.organisation()
+
+
+def test_organisation_not_in_the_consent_is_refused(sandbox):
+    store = TokenStore(consent(sandbox, tenant_ids=[DEMO_TENANT_ID]))
+    client = make_client(sandbox, store, tenant_id=SECOND_TENANT_ID)
+    with pytest.raises(ReconnectNeeded):
+        client.organisation()
+
+
+def test_logs_and_errors_never_hold_tokens(sandbox, store, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    sandbox.expire_access_tokens()
+    sandbox.faults.fail_next(1, status=503)
+    client.organisation()
+    sandbox.faults.rate_limit_next(1, retry_after=3600, problem="day")
+    with pytest.raises(RateLimited) as info:
+        client.accounts()
+    secrets = [t.access_token for t in [*store.saved, store.token]] + [t.refresh_token for t in store.saved]
+    text = caplog.text + str(info.value)
+    assert all(s not in text for s in secrets)
+    assert "Bearer" not in text
