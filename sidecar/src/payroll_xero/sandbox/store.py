@@ -71,7 +71,7 @@ class Store:
 
     def put(self, kind: str, tenant: str, id_: str, body: dict[str, Any]) -> None:
         """Insert or replace a document (a replaced document keeps its place in the order)."""
-        text = json.dumps(body, sort_keys=True)
+        text = json.dumps(body)
         with self.lock:
             self._conn.execute(
                 "INSERT INTO docs (kind, tenant, id, body) VALUES (?, ?, ?, ?) "

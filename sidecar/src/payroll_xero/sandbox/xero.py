@@ -42,6 +42,8 @@ DATE_KEYS = frozenset({"Date", "DueDate", "FullyPaidOnDate", "PeriodLockDate", "
 TIMESTAMP_KEYS = frozenset({"UpdatedDateUTC", "CreatedDateUTC"})
 LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
 TWO_PLACES = Decimal("0.01")
+# Units of a foreign currency per unit of the (HKD) base currency, as Xero's CurrencyRate; fixed in the sandbox.
+FIXED_RATES = {"USD": "0.128205", "EUR": "0.118", "GBP": "0.101", "CNY": "0.92", "SGD": "0.172"}
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{2,4})?\)/$")
 
@@ -672,7 +674,10 @@ def _build(
         "Total": money(total),
         "CurrencyCode": currency,
         "CurrencyRate": money(
-            dec(raw.get("CurrencyRate") or (1 if currency == base else "7.8"), "CurrencyRate"),
+            dec(
+                raw.get("CurrencyRate") or (1 if currency == base else FIXED_RATES.get(currency, 1)),
+                "CurrencyRate",
+            ),
             Decimal("0.000001"),
         ),
         "UpdatedDateUTC": timestamp_now(),
