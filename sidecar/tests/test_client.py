@@ -85,6 +85,25 @@ def test_ensure_contact_without_number_finds_by_name(sandbox, store, client):
     assert sum(c["Name"] == "HSBC MPF Trustee" for c in sandbox.contacts(DEMO_TENANT_ID)) == 1
 
 
+def test_contact_made_by_hand_is_adopted_and_a_namesake_gets_its_own_contact(sandbox, store, client):
+    by_hand = client.ensure_contact("Jane Doe")
+    assert make_client(sandbox, store).ensure_contact("Jane Doe", "E0042") == by_hand
+    namesake = make_client(sandbox, store).ensure_contact("Jane Doe", "E0043")
+    assert namesake != by_hand
+    numbers = {c.get("ContactNumber"): c["Name"] for c in sandbox.contacts(DEMO_TENANT_ID)}
+    assert numbers["E0042"] == "Jane Doe" and numbers["E0043"] == "Jane Doe (E0043)"
+
+
+def test_contacts_of_many_employees_are_found_and_created_in_batches(sandbox, client):
+    bills = [
+        make_bill(f"EMP/{i:02d}", contact=f"Employee {i}", contact_number=f"E{i:04d}") for i in range(30)
+    ]
+    assert all(r.ok for r in client.create_bills(bills))
+    assert len(calls_to(sandbox, "PUT", "/Contacts")) == 1
+    assert len(calls_to(sandbox, "GET", "/Contacts")) == 4  # 2 by number, 2 by name (25 per call)
+    assert len([c for c in sandbox.contacts(DEMO_TENANT_ID) if c.get("ContactNumber")]) == 30
+
+
 # --------------------------------------------------------------------------- create
 
 
