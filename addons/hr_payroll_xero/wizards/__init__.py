@@ -1,1 +1,3 @@
 from . import xero_tenant_select
+from . import xero_bill_generate
+from . import xero_bill_cancel

@@ -1,0 +1,527 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Generating the Xero bills of a payslip batch.
+
+The batch's done payslip lines are summed per employee and salary rule with grouped reads,
+turned into the sidecar's ``PayRun`` and ``Mapping`` and handed to ``build_bills``: the bill
+arithmetic lives in the sidecar only. The resulting bills are stored as ``xero.bill.record``
+(one per bill number, never duplicated) and pushed.
+"""
+
+import dataclasses
+import logging
+from decimal import Decimal
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from .xero_bill_record import EDITABLE_STATUSES
+
+try:
+    from payroll_xero.bills import build_bills, invoice_number
+    from payroll_xero.model import Mapping, PayLine, PayRun, Payslip
+except ImportError:  # pragma: no cover - checked by external_dependencies
+    build_bills = invoice_number = Mapping = PayLine = PayRun = Payslip = None
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class XeroPreparation:
+    """What generating a batch's bills would do: the bills and everything worth telling first."""
+
+    run: models.Model
+    connection: models.Model
+    bills: list = dataclasses.field(default_factory=list)
+    errors: list = dataclasses.field(default_factory=list)  # block the generation
+    warnings: list = dataclasses.field(default_factory=list)  # bills concerned are refused at push
+    unmapped: list = dataclasses.field(default_factory=list)  # (code, name, amount)
+    type_by_number: dict = dataclasses.field(default_factory=dict)
+    employee_by_key: dict = dataclasses.field(default_factory=dict)
+    rule_ids_by_key: dict = dataclasses.field(default_factory=dict)
+
+
+class HrPayslipRun(models.Model):
+    _inherit = "hr.payslip.run"
+
+    xero_reference = fields.Char(
+        copy=False,
+        readonly=True,
+        help="Start of the numbers of this batch's bills, fixed at the first generation.",
+    )
+    xero_record_ids = fields.One2many("xero.bill.record", "payslip_run_id", string="Xero Bills")
+    xero_record_count = fields.Integer(compute="_compute_xero_state")
+    xero_state = fields.Selection(
+        [("none", "Not sent"), ("partial", "Partly sent"), ("sent", "Sent"), ("failed", "Failed")],
+        string="Xero Status",
+        compute="_compute_xero_state",
+    )
+    xero_can_generate = fields.Boolean(compute="_compute_xero_can_generate")
+
+    def _compute_xero_state(self):
+        counts = {}
+        for run, state, count in self.env["xero.bill.record"]._read_group(
+            [("payslip_run_id", "in", self.ids)], ["payslip_run_id", "state"], ["__count"]
+        ):
+            counts.setdefault(run.id, {})[state] = count
+        for run in self:
+            by_state = counts.get(run.id, {})
+            run.xero_record_count = sum(by_state.values())
+            live = {state: n for state, n in by_state.items() if state != "cancelled"}
+            if not live:
+                run.xero_state = "none"
+            elif live.get("failed"):
+                run.xero_state = "failed"
+            elif live.get("sent") == sum(live.values()):
+                run.xero_state = "sent"
+            elif live.get("sent"):
+                run.xero_state = "partial"
+            else:
+                run.xero_state = "none"
+
+    def _compute_xero_can_generate(self):
+        done = dict(
+            self.env["hr.payslip"]._read_group(
+                [("payslip_run_id", "in", self.ids), ("state", "=", "done")], ["payslip_run_id"], ["__count"]
+            )
+        )
+        for run in self:
+            run.xero_can_generate = run.state == "close" or bool(done.get(run))
+
+    # ------------------------------------------------------------------ actions
+
+    def action_xero_generate_bills(self):
+        """Open the preview of the bills of the selected batches."""
+        self._xero_check_access()
+        wizard = self.env["xero.bill.generate"].create({"run_ids": [(6, 0, self.ids)]})
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Generate Xero Bills"),
+            "res_model": "xero.bill.generate",
+            "res_id": wizard.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    def action_xero_view_records(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("hr_payroll_xero.xero_bill_record_action")
+        action["domain"] = [("payslip_run_id", "in", self.ids)]
+        action["context"] = {"search_default_group_by_type": 1}
+        return action
+
+    def draft_payslip_run(self):
+        """Setting a batch back to draft (OCA payroll's "cancel") proposes to cancel its bills in Xero."""
+        result = super().draft_payslip_run()
+        live = self.xero_record_ids.filtered(lambda r: r.xero_id and r.state != "cancelled")
+        if live:
+            return self.env["xero.bill.cancel"]._xero_open(self, live)
+        return result
+
+    # ------------------------------------------------------------------ generation
+
+    def _xero_check_access(self):
+        if self.env.su:
+            return
+        if not self.env.user.has_group("hr_payroll_xero.group_xero_user"):
+            raise AccessError(self.env._("Only Xero users may generate Xero bills."))
+        foreign = self.filtered(lambda run: run.company_id not in self.env.user.company_ids)
+        if foreign:
+            raise AccessError(
+                self.env._(
+                    "You may not generate Xero bills of %(batches)s: they belong to a company you have no "
+                    "access to.",
+                    batches=", ".join(foreign.mapped("name")),
+                )
+            )
+
+    def _xero_lock_for_generation(self):
+        """Serialize generations of the same batch (a double click runs them one after the other)."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM hr_payslip_run WHERE id IN %s FOR UPDATE NOWAIT", [tuple(self.ids)]
+                )
+        except psycopg2.errors.LockNotAvailable:
+            raise UserError(
+                self.env._(
+                    "The Xero bills of these batches are being generated right now: try again in a minute."
+                )
+            ) from None
+
+    def _xero_generate_bills(self, push=True):
+        """Create or update the Xero bill records of the batches and (with ``push``) send them.
+
+        Returns the records of the bills the batches produce now. Never duplicates: a bill
+        number exists once; unchanged bills are left alone.
+        """
+        self._xero_check_access()
+        if not self:
+            return self.env["xero.bill.record"]
+        self._xero_lock_for_generation()
+        records = self.env["xero.bill.record"]
+        for run in self:
+            preparation = run._xero_prepare()
+            if preparation.errors:
+                raise UserError("\n".join(preparation.errors))
+            records |= run._xero_sync_records(preparation, push=push)
+        if push:
+            records.filtered(lambda r: r.state == "queued")._xero_push()
+        return records
+
+    def _xero_payment_date(self):
+        self.ensure_one()
+        return self.date_end
+
+    def _xero_default_reference(self):
+        self.ensure_one()
+        return f"PR{self.id}-{self.date_end:%Y%m}"
+
+    def _xero_collect(self):
+        """[(employee, rule, currency, total)] of the done payslips, refunds negative; grouped reads only."""
+        self.ensure_one()
+        Line = self.env["hr.payslip.line"]
+        base = [("slip_id.payslip_run_id", "=", self.id), ("slip_id.state", "=", "done")]
+        rows = []
+        for credit in (False, True):
+            for employee, rule, currency, total in Line._read_group(
+                [*base, ("slip_id.credit_note", "=", credit)],
+                ["employee_id", "salary_rule_id", "currency_id"],
+                ["total:sum"],
+            ):
+                rows.append((employee, rule, currency, -total if credit else total))
+        return rows
+
+    def _xero_prepare(self):
+        """Build the batch's bills with the sidecar, without writing anything."""
+        self.ensure_one()
+        company = self.company_id
+        connection = self.env["xero.connection"]._xero_for_company(company)
+        prep = XeroPreparation(run=self, connection=connection)
+        currency_code = company.xero_currency_code
+        types = self.env["xero.mapping.type"].search([("company_id", "=", company.id)])
+        rows = self._xero_collect()
+        if not rows:
+            prep.errors.append(
+                self.env._(
+                    "Batch %(batch)s has no done payslip with lines: confirm its payslips first.",
+                    batch=self.name,
+                )
+            )
+            return prep
+        if not types:
+            prep.errors.append(
+                self.env._(
+                    "%(company)s has no mapping type: create them in Payroll > Xero > Mapping Types.",
+                    company=company.name,
+                )
+            )
+            return prep
+
+        employees = self.env["hr.employee"].browse({row[0].id for row in rows})
+        keys = employees._xero_contact_keys()
+        rules = self.env["hr.salary.rule"].browse({row[1].id for row in rows}) | types.line_ids.salary_rule_id
+        pay_item_keys = rules._xero_pay_item_keys()
+        prep.rule_ids_by_key = {key: rule.id for rule, key in pay_item_keys.items()}
+        prep.employee_by_key = {key: employee for employee, key in keys.items()}
+
+        rates, unknown = self._xero_rates({row[2] for row in rows}, currency_code)
+        if unknown:
+            prep.errors.append(
+                self.env._(
+                    "Batch %(batch)s has payslips in %(codes)s and bills go out in %(code)s, which Odoo does not "
+                    "know: activate %(code)s in Accounting > Currencies (with its rates).",
+                    batch=self.name,
+                    codes=", ".join(sorted(unknown)),
+                    code=currency_code,
+                )
+            )
+            return prep
+
+        lines_by_employee = {}
+        for employee, rule, currency, total in rows:
+            amount = Decimal(str(total))
+            rate = rates.get(currency)
+            if rate is not None:
+                amount = amount * rate
+            lines_by_employee.setdefault(employee, []).append(PayLine(pay_item_keys[rule], rule.name, amount))
+        payslips = tuple(
+            Payslip(
+                employee_key=keys[employee],
+                employee_name=employee.name,
+                lines=tuple(lines),
+                department=employee.department_id.name or None,
+            )
+            for employee, lines in sorted(lines_by_employee.items(), key=lambda item: keys[item[0]])
+        )
+        reference = self.xero_reference or self._xero_default_reference()
+        pay_run = PayRun(
+            reference=reference,
+            period_start=self.date_start,
+            period_end=self.date_end,
+            payment_date=self._xero_payment_date(),
+            currency=currency_code,
+            payslips=payslips,
+        )
+        mapping = Mapping(
+            types=tuple(mtype._xero_sidecar_type(pay_item_keys) for mtype in types),
+            ignore=frozenset(pay_item_keys[rule] for rule in rules if rule.xero_ignore),
+        )
+        result = build_bills(pay_run, mapping)
+        for problem in result.problems:
+            if problem.code == "unmapped_pay_item":
+                rule = rules.browse(prep.rule_ids_by_key.get(problem.pay_item))
+                prep.unmapped.append((problem.pay_item, rule.name or problem.pay_item, problem.amount))
+            elif problem.is_error:
+                prep.errors.append(
+                    self.env._("Batch %(batch)s: %(problem)s", batch=self.name, problem=problem.message)
+                )
+            else:
+                prep.warnings.append(problem.message)
+        prep.bills = list(result.bills)
+        for bill in prep.bills:
+            for mtype in types:
+                if invoice_number(reference, mtype.code, bill.employee_key) == bill.invoice_number:
+                    prep.type_by_number[bill.invoice_number] = mtype
+                    break
+        if not prep.bills and not prep.errors:
+            prep.errors.append(
+                self.env._(
+                    "Batch %(batch)s gives nothing to send: none of its pay items is mapped to a Xero account "
+                    "(or they all sum to zero).",
+                    batch=self.name,
+                )
+            )
+        prep.warnings.extend(self._xero_connection_problems(prep))
+        return prep
+
+    def _xero_rates(self, currencies, currency_code):
+        """({payslip currency: Decimal rate to the Xero currency}, {codes without a target in Odoo})."""
+        foreign = [currency for currency in currencies if currency.name != currency_code]
+        if not foreign:
+            return {}, set()
+        target = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", currency_code)], limit=1)
+        )
+        if not target:
+            return {}, {currency.name for currency in foreign}
+        day = self._xero_payment_date()
+        return {
+            currency: Decimal(str(currency._get_conversion_rate(currency, target, self.company_id, day)))
+            for currency in foreign
+        }, set()
+
+    def _xero_connection_problems(self, prep):
+        """Sentences about what the push will refuse: no connection, currency, archived or unknown accounts."""
+        connection = prep.connection
+        if not connection or connection.state not in ("connected", "error"):
+            return [
+                self.env._(
+                    "%(company)s has no connected Xero organisation: the bills will wait until you connect it "
+                    "(Payroll > Xero > Connections) and push them.",
+                    company=self.company_id.name,
+                )
+            ]
+        problems = []
+        allowed = connection._xero_enabled_currencies()
+        code = self.company_id.xero_currency_code
+        if allowed and code not in allowed:
+            problems.append(
+                self.env._(
+                    "The Xero organisation %(org)s is not subscribed to %(code)s; it allows %(allowed)s. "
+                    "The bills will be refused: change the company's Xero currency first.",
+                    org=connection.tenant_name or connection.name,
+                    code=code,
+                    allowed=", ".join(allowed),
+                )
+            )
+        accounts = {
+            account.code: account
+            for account in self.env["xero.account"]
+            .with_context(active_test=False)
+            .search([("connection_id", "=", connection.id)])
+        }
+        for bill in prep.bills:
+            mtype = prep.type_by_number.get(bill.invoice_number)
+            for line in bill.lines:
+                account = accounts.get(line.account_code)
+                if account and account.active and account.status == "ACTIVE" and not account.system_account:
+                    continue
+                origin = self.env._(
+                    'line "%(item)s" of mapping type "%(type)s"',
+                    item=line.description,
+                    type=mtype.name if mtype else bill.type_name,
+                )
+                if not account:
+                    message = self.env._(
+                        "Account %(code)s (%(origin)s) does not exist in Xero: the bill will be refused.",
+                        code=line.account_code,
+                        origin=origin,
+                    )
+                else:
+                    message = self.env._(
+                        "Account %(account)s (%(origin)s) is archived in Xero: the bill will be refused.",
+                        account=account.display_name,
+                        origin=origin,
+                    )
+                if message not in problems:
+                    problems.append(message)
+        return problems
+
+    def _xero_sync_records(self, prep, push=True):
+        """Create or update one record per bill of ``prep``; returns them."""
+        self.ensure_one()
+        if not self.xero_reference:
+            self.xero_reference = self._xero_default_reference()
+        Record = self.env["xero.bill.record"]
+        company = self.company_id
+        connection = prep.connection
+        numbers = [bill.invoice_number for bill in prep.bills]
+        existing = Record.search(
+            [
+                ("company_id", "=", company.id),
+                "|",
+                ("invoice_number", "in", numbers),
+                ("payslip_run_id", "=", self.id),
+            ]
+        )
+        by_number = {record.invoice_number: record for record in existing}
+        accounts_by_code = {}
+        if connection:
+            accounts_by_code = {
+                account.code: account.id
+                for account in self.env["xero.account"]
+                .with_context(active_test=False)
+                .search([("connection_id", "=", connection.id)])
+            }
+
+        def origin_vals(bill):
+            mtype = prep.type_by_number.get(bill.invoice_number)
+            employee = prep.employee_by_key.get(bill.employee_key) if bill.employee_key else None
+            return {
+                "payslip_run_id": self.id,
+                "type_id": mtype.id if mtype else False,
+                "type_name": mtype.name if mtype else bill.type_name,
+                "employee_id": employee.id if employee else False,
+                "company_id": company.id,
+                "connection_id": connection.id or False,
+            }
+
+        new_bills = [bill for bill in prep.bills if bill.invoice_number not in by_number]
+        created = Record.create(
+            [
+                dict(origin_vals(bill), invoice_number=bill.invoice_number, doc_type=bill.doc_type)
+                for bill in new_bills
+            ]
+        )
+        for record, bill in zip(created, new_bills, strict=True):
+            by_number[bill.invoice_number] = record
+
+        state = "queued" if push else "draft"
+        result = Record
+        for bill in prep.bills:
+            record = by_number[bill.invoice_number]
+            result |= record
+            bill = dataclasses.replace(bill, url=record._xero_odoo_url())
+            fresh = record in created
+            if not fresh and record.content_hash == bill.content_hash() and record.state != "cancelled":
+                if record.sync_note:
+                    record.sync_note = False
+                continue
+            content = record._xero_content_vals(bill, prep.rule_ids_by_key, accounts_by_code)
+            if fresh or not record.xero_id or record.state == "cancelled":
+                record.write(
+                    dict(
+                        content,
+                        **origin_vals(bill),
+                        state=state,
+                        xero_id=False,
+                        xero_status=False,
+                        attempts=0,
+                        retryable=False,
+                        next_attempt_at=False,
+                        last_error=False,
+                        sync_note=False,
+                        pending_update=False,
+                    )
+                )
+                if not fresh:
+                    record.message_post(body=self.env._("Generated again from the batch's current payslips."))
+            elif record.xero_status in EDITABLE_STATUSES and record.doc_type == bill.doc_type:
+                record.write(
+                    dict(
+                        content,
+                        state=state if push else "draft",
+                        pending_update=True,
+                        attempts=0,
+                        sync_note=False,
+                    )
+                )
+                record.message_post(
+                    body=self.env._("The batch changed: the draft bill in Xero is updated at the next push.")
+                )
+            else:
+                note = self.env._(
+                    "The batch now gives a different %(kind)s (total %(total)s %(currency)s) but Xero already "
+                    "has this one as %(status)s, so it was left as it is. Cancel it in Xero (button Cancel in "
+                    "Xero), then generate the bills again.",
+                    kind=self.env._("credit note") if bill.is_credit_note else self.env._("bill"),
+                    total=bill.total,
+                    currency=bill.currency,
+                    status=record.xero_status,
+                )
+                if record.sync_note != note:
+                    record.sync_note = note
+                    record.message_post(body=note)
+
+        for record in existing - result:
+            if record.payslip_run_id != self or record.state == "cancelled":
+                continue
+            if not record.xero_id:
+                record._xero_cancel_locally()
+                record.last_error = self.env._("The batch no longer produces this bill.")
+            else:
+                record.sync_note = self.env._(
+                    "The batch no longer produces this bill: cancel it in Xero if it should go."
+                )
+        return result
+
+    @api.model
+    def _xero_preview(self, runs):
+        """Preview values of ``runs`` for the generate wizard's template."""
+        previews = []
+        for run in runs:
+            prep = run._xero_prepare()
+            existing = {
+                record.invoice_number: record
+                for record in self.env["xero.bill.record"].search(
+                    [("company_id", "=", run.company_id.id), ("payslip_run_id", "=", run.id)]
+                )
+            }
+            bills = []
+            for bill in prep.bills:
+                record = existing.get(bill.invoice_number)
+                bills.append(
+                    {
+                        "bill": bill,
+                        "type": prep.type_by_number.get(bill.invoice_number),
+                        "what": run._xero_preview_status(bill, record),
+                    }
+                )
+            previews.append({"run": run, "prep": prep, "bills": bills})
+        return previews
+
+    def _xero_preview_status(self, bill, record):
+        if not record:
+            return self.env._("New")
+        if record.state == "cancelled":
+            return self.env._("New (the previous one was cancelled)")
+        if record.content_hash == dataclasses.replace(bill, url=record._xero_odoo_url()).content_hash():
+            return self.env._("Unchanged")
+        if not record.xero_id:
+            return self.env._("Replaced (not in Xero yet)")
+        if record.xero_status in EDITABLE_STATUSES and record.doc_type == bill.doc_type:
+            return self.env._("Updated in Xero")
+        return self.env._("Left as is: %s in Xero, cancel it first", record.xero_status)

@@ -1,0 +1,52 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+
+class XeroMappingLine(models.Model):
+    _name = "xero.mapping.line"
+    _description = "Xero Mapping Line"
+    _order = "type_id, sequence, id"
+
+    type_id = fields.Many2one("xero.mapping.type", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="type_id.company_id", store=True, index=True)
+    sequence = fields.Integer(default=10)
+    salary_rule_id = fields.Many2one(
+        "hr.salary.rule",
+        string="Pay Item",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        domain="['|', ('company_id', '=', False), ('company_id', '=', company_id)]",
+    )
+    pay_item_code = fields.Char(related="salary_rule_id.code", string="Code")
+    account_id = fields.Many2one(
+        "xero.account",
+        string="Xero Account",
+        required=True,
+        ondelete="restrict",
+        domain="[('company_id', '=', company_id), ('connection_id.active', '=', True)]",
+        help="Active accounts of the company's Xero organisation; type the code or the name.",
+    )
+    account_code = fields.Char(related="account_id.code", string="Account Code")
+    sign = fields.Selection(
+        [("+", "+"), ("-", "-")],
+        required=True,
+        default="+",
+        help='"-" turns the pay item around, e.g. an employee deduction computed as a negative amount.',
+    )
+    description = fields.Char(help="Text of the bill line; the pay item's name when empty.")
+
+    _sql_constraints = [
+        (
+            "rule_type_uniq",
+            "unique(type_id, salary_rule_id)",
+            "A pay item appears once in a mapping type: edit its existing line instead of adding another.",
+        ),
+    ]
+
+    @api.depends("salary_rule_id", "type_id")
+    def _compute_display_name(self):
+        for line in self:
+            line.display_name = (
+                f"{line.type_id.name} / {line.salary_rule_id.code or line.salary_rule_id.name}"
+            )

@@ -1,0 +1,150 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import re
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+GROUPINGS = [("run", "One bill per batch"), ("employee", "One bill per employee")]
+BILL_STATUSES = [("DRAFT", "Draft"), ("SUBMITTED", "Submitted for approval"), ("AUTHORISED", "Approved")]
+MAX_CODE = 20
+
+
+def code_from_name(name):
+    """ "Income Additions" -> "INCOME-ADDITIONS": a short key fit for bill numbers."""
+    return re.sub(r"[^A-Z0-9]+", "-", (name or "").upper()).strip("-")[:MAX_CODE]
+
+
+class XeroMappingType(models.Model):
+    _name = "xero.mapping.type"
+    _description = "Xero Mapping Type"
+    _order = "company_id, sequence, id"
+
+    name = fields.Char(
+        required=True, translate=True, help='What the bill is for, e.g. "MPF" or "Net salaries".'
+    )
+    code = fields.Char(
+        required=True,
+        size=MAX_CODE,
+        help="Short stable key used in the bill numbers (BATCH/CODE[/EMPLOYEE]). Changing it after bills "
+        "were sent makes new bills.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    grouping = fields.Selection(
+        GROUPINGS,
+        required=True,
+        default="run",
+        help="One bill per batch to the contact below (e.g. the MPF trustee), or one bill per employee "
+        "with the employee as the Xero contact.",
+    )
+    contact_name = fields.Char(
+        string="Xero Contact",
+        help="Name of the supplier in Xero the batch's bill is addressed to; created in Xero when missing.",
+    )
+    bill_status = fields.Selection(
+        BILL_STATUSES,
+        required=True,
+        default="DRAFT",
+        help="Status the bills are created with in Xero. Draft bills can still be updated from Odoo.",
+    )
+    due_days = fields.Integer(string="Due After (days)", help="Due date = payment date + this many days.")
+    tracking_category = fields.Char(
+        help='Name of a Xero tracking category (e.g. "Department"): the lines are then split by the '
+        "employees' departments, each department's name being the tracking option.",
+    )
+    line_amount_type = fields.Selection(
+        [("NoTax", "No tax")],
+        required=True,
+        default="NoTax",
+        readonly=True,
+        help="Payroll amounts carry no tax.",
+    )
+    line_ids = fields.One2many("xero.mapping.line", "type_id", string="Pay Items", copy=True)
+    record_ids = fields.One2many("xero.bill.record", "type_id", string="Bills")
+    record_count = fields.Integer(compute="_compute_record_count")
+
+    _sql_constraints = [
+        (
+            "code_company_uniq",
+            "unique(company_id, code)",
+            "Each mapping type of a company needs its own code: it is part of the bill numbers.",
+        ),
+        ("due_days_positive", "CHECK(due_days >= 0)", "The due date cannot be before the payment date."),
+    ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if not vals.get("code"):
+                vals["code"] = code_from_name(vals.get("name"))
+        return super().create(vals_list)
+
+    @api.onchange("name")
+    def _onchange_name_code(self):
+        if not self.code:
+            self.code = code_from_name(self.name)
+
+    def _compute_record_count(self):
+        counts = dict(
+            self.env["xero.bill.record"]._read_group([("type_id", "in", self.ids)], ["type_id"], ["__count"])
+        )
+        for mtype in self:
+            mtype.record_count = counts.get(mtype, 0)
+
+    @api.constrains("grouping", "contact_name")
+    def _check_contact_name(self):
+        for mtype in self:
+            if mtype.grouping == "run" and not (mtype.contact_name or "").strip():
+                raise ValidationError(
+                    self.env._(
+                        'Mapping type "%(name)s" makes one bill per batch: enter the Xero contact it is '
+                        "addressed to (e.g. the MPF trustee).",
+                        name=mtype.name,
+                    )
+                )
+
+    @api.constrains("code")
+    def _check_code(self):
+        for mtype in self:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", mtype.code or ""):
+                raise ValidationError(
+                    self.env._(
+                        'Mapping type "%(name)s": the code "%(code)s" may only hold letters, digits, '
+                        '"-", "_" and ".", as it is part of the bill numbers.',
+                        name=mtype.name,
+                        code=mtype.code,
+                    )
+                )
+
+    def action_view_records(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("hr_payroll_xero.xero_bill_record_action")
+        action["domain"] = [("type_id", "=", self.id)]
+        return action
+
+    def _xero_sidecar_type(self, pay_item_keys):
+        """The sidecar's MappingType of this type; ``pay_item_keys`` maps rules to pay item keys."""
+        self.ensure_one()
+        from payroll_xero.model import MappingLine, MappingType
+
+        return MappingType(
+            name=self.name,
+            code=self.code,
+            lines=tuple(
+                MappingLine(
+                    pay_item=pay_item_keys[line.salary_rule_id],
+                    account_code=line.account_id.code or "",
+                    sign=line.sign,
+                    description=line.description or None,
+                )
+                for line in self.line_ids
+            ),
+            contact_name=self.contact_name or None,
+            grouping=self.grouping,
+            status=self.bill_status,
+            due_days=self.due_days,
+            tracking_category=(self.tracking_category or "").strip() or None,
+        )

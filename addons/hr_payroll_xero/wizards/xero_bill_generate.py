@@ -1,0 +1,49 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class XeroBillGenerate(models.TransientModel):
+    _name = "xero.bill.generate"
+    _description = "Generate Xero Bills"
+
+    run_ids = fields.Many2many("hr.payslip.run", string="Payslip Batches", required=True, readonly=True)
+    preview_html = fields.Html(compute="_compute_preview", sanitize=False, string="Preview")
+    has_errors = fields.Boolean(compute="_compute_preview")
+    bill_count = fields.Integer(compute="_compute_preview")
+
+    @api.depends("run_ids")
+    def _compute_preview(self):
+        for wizard in self:
+            runs = wizard.run_ids.filtered("xero_can_generate")
+            previews = self.env["hr.payslip.run"]._xero_preview(runs)
+            skipped = wizard.run_ids - runs
+            errors = [
+                self.env._(
+                    "Batch %(batch)s is not closed and has no done payslip: close it first.", batch=run.name
+                )
+                for run in skipped
+            ]
+            for preview in previews:
+                errors.extend(preview["prep"].errors)
+            wizard.has_errors = bool(errors)
+            wizard.bill_count = sum(len(preview["bills"]) for preview in previews)
+            wizard.preview_html = self.env["ir.qweb"]._render(
+                "hr_payroll_xero.xero_bill_generate_preview",
+                {"previews": previews, "errors": errors, "format_amount": self._xero_format_amount},
+            )
+
+    @api.model
+    def _xero_format_amount(self, amount):
+        return f"{amount:,.2f}"
+
+    def action_confirm(self):
+        """Create the records, push them and show the batches' records."""
+        self.ensure_one()
+        if self.has_errors:
+            raise UserError(self.env._("Fix the problems listed in the preview first."))
+        records = self.run_ids._xero_generate_bills(push=True)
+        action = self.run_ids.action_xero_view_records()
+        if len(records) == 1:
+            action.update({"view_mode": "form", "views": [(False, "form")], "res_id": records.id})
+        return action
