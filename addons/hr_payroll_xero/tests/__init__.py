@@ -1,1 +1,4 @@
 from . import test_connection
+from . import test_generate
+from . import test_push
+from . import test_mapping

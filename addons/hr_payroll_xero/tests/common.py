@@ -104,17 +104,17 @@ class XeroPayrollCase(XeroCase):
 
     @classmethod
     def setUpClass(cls):
-        super().setUpClass()
         # The suite sends more calls per minute than any payroll would: lift both rate limits
         # (the client's and the sandbox's); the limit itself is exercised with injected 429s.
-        limiter = limiter_for(cls.DEMO_TENANT_ID)
-        saved = (limiter.per_minute, cls.sandbox.limiter.minute_limit)
+        limiter, server = limiter_for(DEMO_TENANT_ID), sandbox()
+        saved = (limiter.per_minute, server.limiter.minute_limit)
 
         def restore():
-            limiter.per_minute, cls.sandbox.limiter.minute_limit = saved
+            limiter.per_minute, server.limiter.minute_limit = saved
 
         cls.addClassCleanup(restore)
-        limiter.per_minute = cls.sandbox.limiter.minute_limit = 100_000
+        limiter.per_minute = server.limiter.minute_limit = 100_000
+        super().setUpClass()
 
         cls.company.xero_currency_code = cls.company.currency_id.name
         cls.accounts = {

@@ -1,0 +1,62 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import XeroPayrollCase
+
+
+@tagged("post_install", "-at_install")
+class TestMapping(XeroPayrollCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.net_type, cls.mpf_type = cls._xero_make_types()
+
+    def test_the_same_pay_item_twice_in_a_type_is_refused(self):
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            self.mpf_type.write(
+                {
+                    "line_ids": [
+                        (0, 0, {"salary_rule_id": self.rule_mpf_er.id, "account_id": self.accounts["477"].id})
+                    ]
+                }
+            )
+            self.env.flush_all()
+
+    def test_code_defaults_from_the_name_and_is_unique_per_company(self):
+        mtype = self.env["xero.mapping.type"].create({"name": "Income Additions", "contact_name": "Staff"})
+        self.assertEqual(mtype.code, "INCOME-ADDITIONS")
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            self.env["xero.mapping.type"].create({"name": "Other", "code": "MPF", "contact_name": "X"})
+            self.env.flush_all()
+
+    def test_a_type_with_one_bill_per_batch_needs_a_xero_contact(self):
+        with self.assertRaisesRegex(ValidationError, "enter the Xero contact"):
+            self.env["xero.mapping.type"].create({"name": "Bonus", "grouping": "run"})
+
+    def test_only_active_accounts_of_the_company_can_be_chosen(self):
+        field = self.env["xero.mapping.line"]._fields["account_id"]
+        self.assertIn("company_id", field.domain)
+        archived = self.accounts["475"]
+        self.assertFalse(archived.active)
+        ours = [("connection_id", "=", self.connection.id)]
+        names = [name for _id, name in self.env["xero.account"].name_search("Old Wages", ours)]
+        self.assertEqual(names, [])
+        self.assertEqual(self.env["xero.account"].name_search("477", ours)[0][0], self.accounts["477"].id)
+
+    def test_coverage_lists_mapped_ignored_and_unmapped_rules(self):
+        self.net_type.line_ids.filtered(lambda line: line.salary_rule_id == self.rule_housing).unlink()
+        self.env.flush_all()
+        rows = self.env["xero.mapping.coverage"].search(
+            [("company_id", "=", self.company.id), ("salary_rule_id", "in", self.rules.ids)]
+        )
+        status = {}
+        for row in rows:
+            status.setdefault(row.rule_code, set()).add((row.status, row.type_id.code or False))
+        self.assertEqual(status["XHOUSING"], {("unmapped", False)})
+        self.assertEqual(status["XGROSS"], {("ignored", False)})
+        self.assertEqual(status["XMPF_EE"], {("mapped", "NET"), ("mapped", "MPF")})
+        self.assertEqual(status["XBASIC"], {("mapped", "NET")})

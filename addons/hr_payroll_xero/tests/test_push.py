@@ -1,0 +1,200 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+from decimal import Decimal
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import XeroPayrollCase
+
+
+@tagged("post_install", "-at_install")
+class TestPush(XeroPayrollCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.net_type, cls.mpf_type = cls._xero_make_types()
+        cls.net_type.active = False  # most tests look at the one MPF bill
+
+    def _invoices(self):
+        return self.sandbox.invoices(self.DEMO_TENANT_ID)
+
+    def _writes(self):
+        return [call for call in self.sandbox.calls if call[0] in ("PUT", "POST") and "/api.xro/" in call[1]]
+
+    def _cron(self):
+        self.env["xero.bill.record"]._cron_push_queued()
+
+    # ------------------------------------------------------------------ refused before sending
+
+    def test_archived_account_is_refused_before_sending_and_names_the_account_and_the_line(self):
+        self.sandbox.archive_account(self.DEMO_TENANT_ID, "478")
+        self.connection._xero_sync_accounts()
+        preview = self.batch._xero_prepare()
+        self.assertTrue(any("478" in warning and "archived" in warning for warning in preview.warnings))
+        record = self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "failed")
+        self.assertFalse(record.retryable)
+        self.assertIn("478", record.last_error)
+        self.assertIn("archived", record.last_error)
+        self.assertIn('"MPF Employer" of mapping type "MPF"', record.last_error)
+        self.assertTrue(record.payload)  # nothing lost: what would have been sent is kept
+        self.assertEqual(self._invoices(), [])
+        self.assertEqual(self._writes(), [])
+
+    def test_currency_not_enabled_in_the_organisation_is_refused_with_the_allowed_ones(self):
+        self.company.xero_currency_code = "USD"
+        self.sandbox.set_currencies(self.DEMO_TENANT_ID, [])  # HKD (base) only
+        self.connection._xero_sync_accounts()
+        record = self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "failed")
+        self.assertIn("not subscribed to USD", record.last_error)
+        self.assertIn("HKD", record.last_error)
+        self.assertEqual(self._invoices(), [])
+
+    def test_company_without_connection_keeps_the_bill_with_a_reason(self):
+        self.connection.action_disconnect()
+        record = self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "failed")
+        self.assertIn("no connected Xero organisation", record.last_error)
+        self.assertEqual(self._invoices(), [])
+
+    # ------------------------------------------------------------------ regenerating
+
+    def test_generating_twice_gives_one_bill(self):
+        first = self.batch._xero_generate_bills()
+        second = self.batch._xero_generate_bills()
+        self.assertEqual(first, second)
+        self.assertEqual(len(self._invoices()), 1)
+        self.assertEqual(self.batch.xero_record_count, 1)
+
+    def test_regenerating_an_unchanged_batch_sends_nothing(self):
+        record = self.batch._xero_generate_bills()
+        writes = len(self._writes())
+        calls = len(self.sandbox.calls)
+        self.batch._xero_generate_bills()
+        self.assertEqual(len(self.sandbox.calls), calls)
+        self.assertEqual(len(self._writes()), writes)
+        self.assertEqual(record.state, "sent")
+
+    def test_regenerating_a_changed_draft_bill_updates_it_in_place(self):
+        record = self.batch._xero_generate_bills()
+        old_hash = record.content_hash
+        self.mpf_type.line_ids.filtered(lambda line: line.salary_rule_id == self.rule_mpf_ee).unlink()
+        self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "sent", record.last_error)
+        self.assertNotEqual(record.content_hash, old_hash)
+        self.assertFalse(record.pending_update)
+        [invoice] = self._invoices()
+        self.assertEqual(invoice["InvoiceID"], record.xero_id)
+        self.assertEqual(invoice["Total"], Decimal("4762.55"))
+
+    def test_regenerating_a_changed_approved_bill_leaves_it_and_says_so(self):
+        self.mpf_type.bill_status = "AUTHORISED"
+        record = self.batch._xero_generate_bills()
+        self.assertEqual(record.xero_status, "AUTHORISED")
+        payload = record.payload
+        self.mpf_type.line_ids.filtered(lambda line: line.salary_rule_id == self.rule_mpf_ee).unlink()
+        self.batch._xero_generate_bills()
+        self.assertEqual(record.payload, payload)
+        self.assertIn("Cancel it in Xero", record.sync_note)
+        [invoice] = self._invoices()
+        self.assertEqual(invoice["Total"], Decimal("9525.10"))
+        # after cancelling it in Xero, generating again makes the new bill
+        record.action_cancel_in_xero()
+        self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "sent")
+        self.assertFalse(record.sync_note)
+        live = [i for i in self._invoices() if i["Status"] != "VOIDED"]
+        self.assertEqual([i["Total"] for i in live], [Decimal("4762.55")])
+
+    # ------------------------------------------------------------------ failures and the cron
+
+    def test_rate_limited_push_waits_for_retry_after_then_the_cron_sends_it(self):
+        self.sandbox.faults.rate_limit_next(1, retry_after=3600, problem="day")
+        record = self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "failed")
+        self.assertTrue(record.retryable)
+        self.assertIn("rate limit", record.last_error)
+        self.assertGreater(record.next_attempt_at, fields.Datetime.now() + timedelta(minutes=50))
+        self._cron()  # too early: nothing happens
+        self.assertEqual(record.state, "failed")
+        self.assertEqual(self._invoices(), [])
+        record.next_attempt_at = fields.Datetime.now() - timedelta(seconds=1)
+        self._cron()
+        self.assertEqual(record.state, "sent", record.last_error)
+        self.assertEqual(len(self._invoices()), 1)
+
+    def test_server_errors_leave_the_bill_retryable_and_the_cron_sends_it_once(self):
+        self.sandbox.faults.fail_next(3, status=503)
+        record = self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "failed")
+        self.assertTrue(record.retryable)
+        self.assertEqual(record.attempts, 1)
+        record.next_attempt_at = fields.Datetime.now() - timedelta(seconds=1)
+        self._cron()
+        self.assertEqual(record.state, "sent", record.last_error)
+        self.assertEqual(record.attempts, 2)
+        self.assertEqual(len(self._invoices()), 1)
+        self._cron()
+        self.assertEqual(len(self._invoices()), 1)
+
+    def test_cron_gives_up_after_five_attempts(self):
+        record = self.batch._xero_generate_bills(push=False)
+        record.write({"state": "failed", "retryable": True, "attempts": 4})
+        self.sandbox.faults.fail_next(3, status=503)
+        self._cron()
+        self.assertEqual(record.attempts, 5)
+        self.assertFalse(record.retryable)
+        self.assertIn("Gave up after 5 attempts", record.last_error)
+
+    def test_answer_dropped_after_xero_created_the_bill_leaves_exactly_one_bill(self):
+        self.sandbox.faults.drop_after_commit_next(1, path="/Invoices", method="PUT")
+        record = self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "sent", record.last_error)
+        [invoice] = self._invoices()
+        self.assertEqual(record.xero_id, invoice["InvoiceID"])
+
+    def test_one_create_call_for_all_bills_of_a_connection(self):
+        self.net_type.active = True
+        records = self.batch._xero_generate_bills()
+        self.assertEqual(len(records), 5)
+        creations = [call for call in self.sandbox.calls if call[0] == "PUT" and "/Invoices" in call[1]]
+        self.assertEqual(len(creations), 1)
+
+    # ------------------------------------------------------------------ cancel
+
+    def test_cancelling_a_draft_bill_deletes_it_in_xero(self):
+        record = self.batch._xero_generate_bills()
+        record.action_cancel_in_xero()
+        self.assertEqual(record.state, "cancelled")
+        self.assertEqual(record.xero_status, "DELETED")
+        self.assertEqual([i["Status"] for i in self._invoices()], ["DELETED"])
+        self.assertEqual(self.batch.xero_state, "none")
+
+    def test_cancelling_an_approved_bill_voids_it(self):
+        self.mpf_type.bill_status = "AUTHORISED"
+        record = self.batch._xero_generate_bills()
+        record.action_cancel_in_xero()
+        self.assertEqual(record.xero_status, "VOIDED")
+        self.assertEqual([i["Status"] for i in self._invoices()], ["VOIDED"])
+
+    def test_cancelling_a_paid_bill_is_refused_with_a_clear_message(self):
+        self.mpf_type.bill_status = "AUTHORISED"
+        record = self.batch._xero_generate_bills()
+        self.sandbox.pay_invoice(self.DEMO_TENANT_ID, record.xero_id, "9525.10")
+        with self.assertRaisesRegex(UserError, "credit note"):
+            record.action_cancel_in_xero()
+        self.assertEqual(record.state, "sent")
+        self.assertEqual([i["Status"] for i in self._invoices()], ["PAID"])
+
+    def test_setting_the_batch_back_to_draft_proposes_to_cancel_its_bills(self):
+        record = self.batch._xero_generate_bills()
+        action = self.batch.draft_payslip_run()
+        self.assertEqual(action["res_model"], "xero.bill.cancel")
+        wizard = self.env["xero.bill.cancel"].browse(action["res_id"])
+        self.assertEqual(wizard.record_ids, record)
+        wizard.action_confirm()
+        self.assertEqual(record.state, "cancelled")
+        self.assertEqual([i["Status"] for i in self._invoices()], ["DELETED"])
