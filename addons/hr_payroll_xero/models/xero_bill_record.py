@@ -585,16 +585,24 @@ class XeroBillRecord(models.Model):
                 remember(record.contact_name, record.contact_number, contact_id)
 
     def _xero_store_contacts(self, client, by_number):
-        """Remember the ContactID of each employee the client resolved during the push."""
-        cache = getattr(client, "_contacts", None)
-        if not isinstance(cache, dict):
-            return
+        """Remember the ContactID of each employee whose bill was just sent.
+
+        The client resolved those contacts during the push and caches them, so asking it
+        again costs no call to Xero.
+        """
         for record in by_number.values():
             employee = record.employee_id.sudo()
-            if employee and record.contact_number and not employee.xero_contact_id:
-                contact_id = cache.get(("number", record.contact_number))
-                if contact_id:
-                    employee.xero_contact_id = contact_id
+            if (
+                record.state != "sent"
+                or not employee
+                or not record.contact_number
+                or employee.xero_contact_id
+            ):
+                continue
+            try:
+                employee.xero_contact_id = client.ensure_contact(record.contact_name, record.contact_number)
+            except XeroError as exc:  # pragma: no cover - cached: no call is made
+                _logger.info("Xero contact of employee %s not remembered: %s", employee.id, exc)
 
     @api.model
     def _cron_push_queued(self):

@@ -42,6 +42,26 @@ class TestGenerate(XeroPayrollCase):
         self.assertEqual(self.batch.xero_state, "sent")
         self.assertEqual(self.batch.xero_record_count, 5)
 
+    def test_list_action_previews_several_batches_at_once(self):
+        other = self._xero_make_batch(self.alice, name="October 2026 bonus run")
+        action = (
+            self.env.ref("hr_payroll_xero.hr_payslip_run_action_xero_generate")
+            .with_context(active_model="hr.payslip.run", active_ids=(self.batch | other).ids)
+            .run()
+        )
+        wizard = self.env["xero.bill.generate"].browse(action["res_id"])
+        self.assertEqual(wizard.run_ids, self.batch | other)
+        self.assertEqual(wizard.bill_count, 5 + 2)
+
+    def test_a_batch_without_done_payslips_cannot_be_sent(self):
+        draft = self.env["hr.payslip.run"].create({"name": "Empty", "company_id": self.company.id})
+        self.assertFalse(draft.xero_can_generate)
+        wizard = self.env["xero.bill.generate"].create({"run_ids": [(6, 0, draft.ids)]})
+        self.assertTrue(wizard.has_errors)
+        self.assertIn("close it first", str(wizard.preview_html))
+        with self.assertRaisesRegex(UserError, "no done payslip"):
+            draft._xero_generate_bills()
+
     def test_run_type_makes_one_mpf_bill_with_capped_contributions(self):
         self.net_type.active = False
         records = self.batch._xero_generate_bills()

@@ -163,6 +163,20 @@ class TestPush(XeroPayrollCase):
         creations = [call for call in self.sandbox.calls if call[0] == "PUT" and "/Invoices" in call[1]]
         self.assertEqual(len(creations), 1)
 
+    def test_link_opens_the_bill_or_credit_note_in_xero(self):
+        record = self.batch._xero_generate_bills()
+        self.assertTrue(record.xero_url.startswith(self.sandbox.url))
+        self.env["ir.config_parameter"].sudo().set_param("hr_payroll_xero.api_url", "https://api.xero.com")
+        record.invalidate_recordset(["xero_url"])
+        self.assertEqual(
+            record.xero_url, f"https://go.xero.com/AccountsPayable/View.aspx?InvoiceID={record.xero_id}"
+        )
+        record.doc_type = "ACCPAYCREDIT"
+        self.assertEqual(
+            record.xero_url,
+            f"https://go.xero.com/AccountsPayable/ViewCreditNote.aspx?creditNoteID={record.xero_id}",
+        )
+
     # ------------------------------------------------------------------ cancel
 
     def test_cancelling_a_draft_bill_deletes_it_in_xero(self):
