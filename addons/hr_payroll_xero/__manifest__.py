@@ -33,5 +33,6 @@
     "demo": [
         "demo/hr_payroll_xero_demo.xml",
         "demo/xero_account_demo.xml",
+        "demo/xero_mapping_demo.xml",
     ],
 }
