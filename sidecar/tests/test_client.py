@@ -104,6 +104,20 @@ def test_contacts_of_many_employees_are_found_and_created_in_batches(sandbox, cl
     assert len([c for c in sandbox.contacts(DEMO_TENANT_ID) if c.get("ContactNumber")]) == 30
 
 
+def test_remembered_contact_spares_the_lookup_and_results_carry_the_contact_id(sandbox, store, client):
+    contact_id = client.ensure_contact("Chan Tai Man", "E0001")
+    other = make_client(sandbox, store)
+    other.remember_contact("Chan Tai Man", "E0001", contact_id)
+    before = len(calls_to(sandbox, "GET", "/Contacts"))
+    [result] = other.create_bills([make_bill("EMP/01", contact="Chan Tai Man", contact_number="E0001")])
+    assert result.ok and result.contact_id == contact_id
+    assert len(calls_to(sandbox, "GET", "/Contacts")) == before  # no contact lookup
+    [again] = make_client(sandbox, store).create_bills(
+        [make_bill("EMP/01", contact="Chan Tai Man", contact_number="E0001")]
+    )
+    assert again.already_existed and again.contact_id == contact_id
+
+
 # --------------------------------------------------------------------------- create
 
 

@@ -403,7 +403,7 @@ class XeroBillRecord(models.Model):
         updates = self - creates
         creates._xero_count_attempt()
         bills = [record._xero_bill() for record in creates]
-        by_number = {record.invoice_number: record for record in creates}
+        results = []
         if bills:
             try:
                 results = client.create_bills(bills)
@@ -422,7 +422,7 @@ class XeroBillRecord(models.Model):
                     )
         for record in updates:
             record._xero_update_in_xero(client)
-        self._xero_store_contacts(client, by_number)
+        creates._xero_store_contacts(results)
 
     def _xero_count_attempt(self):
         for record in self:
@@ -576,33 +576,19 @@ class XeroBillRecord(models.Model):
 
     def _xero_remember_contacts(self, client):
         """Tell the client the ContactIDs already known for employees (spares a lookup per employee)."""
-        remember = getattr(client, "remember_contact", None)
-        if not remember:
-            return
         for record in self.filtered(lambda r: r.employee_id and r.contact_number):
             contact_id = record.employee_id.sudo().xero_contact_id
             if contact_id:
-                remember(record.contact_name, record.contact_number, contact_id)
+                client.remember_contact(record.contact_name, record.contact_number, contact_id)
 
-    def _xero_store_contacts(self, client, by_number):
-        """Remember the ContactID of each employee whose bill was just sent.
-
-        The client resolved those contacts during the push and caches them, so asking it
-        again costs no call to Xero.
-        """
-        for record in by_number.values():
+    def _xero_store_contacts(self, results):
+        """Remember on each employee the ContactID Xero used for its bill."""
+        contact_by_number = {r.invoice_number: r.contact_id for r in results if r.ok and r.contact_id}
+        for record in self.filtered(lambda r: r.employee_id and r.contact_number):
+            contact_id = contact_by_number.get(record.invoice_number)
             employee = record.employee_id.sudo()
-            if (
-                record.state != "sent"
-                or not employee
-                or not record.contact_number
-                or employee.xero_contact_id
-            ):
-                continue
-            try:
-                employee.xero_contact_id = client.ensure_contact(record.contact_name, record.contact_number)
-            except XeroError as exc:  # pragma: no cover - cached: no call is made
-                _logger.info("Xero contact of employee %s not remembered: %s", employee.id, exc)
+            if contact_id and employee.xero_contact_id != contact_id:
+                employee.xero_contact_id = contact_id
 
     @api.model
     def _cron_push_queued(self):

@@ -152,6 +152,7 @@ class PushResult:
     created: bool = False
     already_existed: bool = False
     is_credit_note: bool = False
+    contact_id: str | None = None
 
 
 # --------------------------------------------------------------------------- rate limiter
@@ -348,6 +349,7 @@ def _found_result(bill: Bill, found: XeroBill, *, created: bool) -> PushResult:
         created=created,
         already_existed=not created,
         is_credit_note=bill.is_credit_note,
+        contact_id=found.contact_id,
     )
 
 
@@ -760,6 +762,10 @@ class XeroClient:
             where = " OR ".join(f"{field}=={_where_string(v)}" for v in chunk)
             rows += self._call("find contacts", self.accounting.get_contacts, where=where).contacts or []
         return sorted(rows, key=lambda c: _enum_value(c.contact_status) == "ARCHIVED")
+
+    def remember_contact(self, name: str, contact_number: str | None, contact_id: str) -> None:
+        """Seed the contact cache with a ContactID the caller stored earlier (spares a lookup)."""
+        self._contacts[self._contact_key(name, contact_number)] = contact_id
 
     def ensure_contact(self, name: str, contact_number: str | None = None) -> str:
         """The ContactID of the contact with ``contact_number`` (an employee) or else ``name``;
@@ -1207,6 +1213,7 @@ class XeroClient:
                 warnings=tuple(warnings),
                 created=True,
                 is_credit_note=credit,
+                contact_id=made.contact_id,
             )
         return results
 
