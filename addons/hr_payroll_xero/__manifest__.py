@@ -30,6 +30,7 @@
         "views/oauth_templates.xml",
         "views/menus.xml",
     ],
+    "uninstall_hook": "uninstall_hook",
     "demo": [
         "demo/hr_payroll_xero_demo.xml",
         "demo/xero_account_demo.xml",
