@@ -47,6 +47,21 @@ class TestConnectCallback(XeroSandboxMixin, HttpCase):
         self.assertEqual(self.connection.tenant_name, "Harbour Payroll Demo Ltd")
         self.assertTrue(self.connection.sudo().token_ids.refresh_token)
 
+    def test_xero_manager_without_admin_rights_connects_with_the_secret_the_admin_set(self):
+        manager = new_test_user(
+            self.env,
+            login="xero_manager_only",
+            password="xero_manager_only",
+            groups="base.group_user,hr_payroll_xero.group_xero_manager",
+        )
+        query = self._xero_consent(self.connection, [self.DEMO_TENANT_ID], manager)
+        self.authenticate(manager.login, manager.login)
+        self.assertEqual(self._callback(query).status_code, 303)
+        self.connection.invalidate_recordset()
+        self.assertEqual(self.connection.state, "connected")
+        with self.assertRaises(AccessError):
+            self.connection.with_user(manager).read(["client_secret"])
+
     def test_callback_with_a_tampered_state_is_refused_and_connects_nothing(self):
         self.authenticate("admin", "admin")
         query = self._xero_consent(self.connection, [self.DEMO_TENANT_ID], self.admin)
