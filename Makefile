@@ -34,5 +34,10 @@ addon-test: venv
 demo: venv
 	$(VENV)/bin/payroll-xero demo
 
+# Benchmarks in quick mode (figures and full runs: bench/README.md).
+bench: venv
+	$(PY) bench/bench_build_bills.py --quick
+	$(PY) bench/bench_push.py --quick
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache sidecar/.pytest_cache
