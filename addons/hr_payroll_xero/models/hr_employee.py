@@ -25,7 +25,8 @@ class HrEmployee(models.Model):
     def _xero_contact_keys(self):
         """employee -> its stable Xero contact number, assigned (EMP<id>) when it has none yet."""
         sudo = self.sudo()
-        if any(not employee.xero_contact_number for employee in sudo):
+        numbers = [employee.xero_contact_number for employee in sudo]
+        if not all(numbers):
             # One statement whatever the number of employees (generation runs a fixed number of queries).
             self.env.flush_all()
             self.env.cr.execute(
@@ -34,4 +35,5 @@ class HrEmployee(models.Model):
                 [tuple(self.ids)],
             )
             sudo.invalidate_recordset(["xero_contact_number"])
-        return {employee: employee.sudo().xero_contact_number for employee in self}
+            numbers = [employee.xero_contact_number for employee in sudo]
+        return dict(zip(self, numbers, strict=True))
