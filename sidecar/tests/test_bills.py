@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, build_bills, invoice_number
+from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill, build_bills, invoice_number
 from payroll_xero.model import Mapping, MappingLine, MappingType, PayLine, PayRun, Payslip
 
 D = Decimal
@@ -243,6 +243,19 @@ def test_content_hash_changes_with_content_only():
     again = build_bills(pay_run, mapping).bills[0]
     changed = build_bills(run(slip("E1", ("X", "2"))), mapping).bills[0]
     assert first.content_hash() == again.content_hash() != changed.content_hash()
+
+
+def test_bill_comes_back_from_its_stored_content_with_the_same_hash():
+    pay_run = run(
+        slip("E1", ("BASIC", "-300"), ("OT", "100"), department="Sales"),
+        slip("E2", ("BASIC", "50"), department="Finance"),
+    )
+    mapping = Mapping((mtype("T", ("BASIC", "477"), ("OT", "480"), tracking_category="Department"),))
+    (bill,) = build_bills(pay_run, mapping, url="https://odoo.example/r/1").bills
+    assert bill.is_credit_note
+    again = Bill.from_content(bill.content(), type_name="T", pay_items=[ln.pay_item for ln in bill.lines])
+    assert again == bill
+    assert again.content_hash() == bill.content_hash()
 
 
 # --- properties -------------------------------------------------------------------------------

@@ -9,14 +9,13 @@ sidecar's client, and remembers what Xero answered.
 import dataclasses
 import json
 import logging
-from datetime import date, timedelta, timezone
-from decimal import Decimal
+from datetime import timedelta, timezone
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 
 try:
-    from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill, BillLine
+    from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill
     from payroll_xero.errors import (
         OutcomeUnknown,
         RateLimited,
@@ -27,7 +26,7 @@ try:
     )
 except ImportError:  # pragma: no cover - checked by external_dependencies
     ACCPAY, ACCPAYCREDIT = "ACCPAY", "ACCPAYCREDIT"
-    Bill = BillLine = None
+    Bill = None
     OutcomeUnknown = RateLimited = ReconnectNeeded = ValidationFailed = XeroError = XeroUnavailable = (
         Exception
     )
@@ -291,33 +290,10 @@ class XeroBillRecord(models.Model):
     def _xero_bill(self):
         """The sidecar Bill stored on this record, exactly as it was built."""
         self.ensure_one()
-        content = json.loads(self.payload)
-        pay_items = [line.pay_item or "" for line in self.line_ids.sorted("sequence")]
-        lines = tuple(
-            BillLine(
-                account_code=line["account_code"],
-                description=line["description"],
-                amount=Decimal(line["amount"]),
-                pay_item=pay_items[idx] if idx < len(pay_items) else "",
-                tracking=tuple(tuple(t) for t in line["tracking"]),
-            )
-            for idx, line in enumerate(content["lines"])
-        )
-        number = content["contact"]["number"]
-        bill = Bill(
-            doc_type=content["type"],
-            invoice_number=content["invoice_number"],
+        bill = Bill.from_content(
+            json.loads(self.payload),
             type_name=self.type_name or "",
-            contact_name=content["contact"]["name"],
-            contact_number=number,
-            employee_key=number,
-            date=date.fromisoformat(content["date"]),
-            due_date=date.fromisoformat(content["due_date"]),
-            currency=content["currency"],
-            status=content["status"],
-            lines=lines,
-            line_amount_types=content["line_amount_types"],
-            url=content["url"],
+            pay_items=[line.pay_item or "" for line in self.line_ids.sorted("sequence")],
         )
         if bill.content_hash() != self.content_hash:  # pragma: no cover - a stored payload is never edited
             raise UserError(

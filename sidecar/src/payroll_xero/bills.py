@@ -22,6 +22,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -105,6 +106,39 @@ class Bill:
         """A stable digest of :meth:`content`: same bill, same hash."""
         raw = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def from_content(cls, content: dict, *, type_name: str = "", pay_items: Sequence[str] = ()) -> Bill:
+        """The bill whose :meth:`content` is ``content`` (a stored payload sent again later).
+
+        ``content`` holds what Xero receives; the type's name and each line's pay item are not
+        part of it and are given back by the caller.
+        """
+        number = content["contact"]["number"]
+        return cls(
+            doc_type=content["type"],
+            invoice_number=content["invoice_number"],
+            type_name=type_name,
+            contact_name=content["contact"]["name"],
+            contact_number=number,
+            employee_key=number,
+            date=date.fromisoformat(content["date"]),
+            due_date=date.fromisoformat(content["due_date"]),
+            currency=content["currency"],
+            status=content["status"],
+            lines=tuple(
+                BillLine(
+                    account_code=line["account_code"],
+                    description=line["description"],
+                    amount=Decimal(line["amount"]),
+                    pay_item=pay_items[idx] if idx < len(pay_items) else "",
+                    tracking=tuple(tuple(option) for option in line["tracking"]),
+                )
+                for idx, line in enumerate(content["lines"])
+            ),
+            line_amount_types=content["line_amount_types"],
+            url=content["url"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
