@@ -321,7 +321,9 @@ def report(bills, results, error, calls, meter, wall, held, again: bool) -> int:
             f"{busy / count * 1000:>17.1f}"
         )
     if meter.other_sleeps:
-        print(f"  retry/backoff sleeps: {len(meter.other_sleeps)}, {sum(meter.other_sleeps):.1f} s")
+        print(
+            f"  client sleeps (Retry-After, backoff): {len(meter.other_sleeps)}, {sum(meter.other_sleeps):.1f} s"
+        )
 
     create_calls = sum(v for k, v in kinds.items() if k.startswith("create/update invoices"))
     contact_calls = sum(v for k, v in kinds.items() if "contacts" in k)
