@@ -66,22 +66,8 @@ QUICK_BILLS = 200
 # --------------------------------------------------------------------------- the sandbox, here or in a child
 
 
-def _no_delayed_ack() -> None:
-    """Make the sandbox's handler set TCP_NODELAY.
-
-    The stdlib handler writes an answer's headers and body in two sends; with Nagle's algorithm on,
-    the second waits for the client's delayed ACK (40 ms on Linux), which would be most of a local
-    call's time and is not Xero's. ``--keep-nagle`` leaves the sandbox as it is.
-    """
-    from payroll_xero.sandbox import server
-
-    server._Handler.disable_nagle_algorithm = True
-
-
-def _serve(conn: Any, minute_limit: int, day_limit: int, nodelay: bool) -> None:
+def _serve(conn: Any, minute_limit: int, day_limit: int) -> None:
     """Child process: run a sandbox and answer the parent's requests over ``conn``."""
-    if nodelay:
-        _no_delayed_ack()
     sandbox = Sandbox(host="127.0.0.1", port=0, minute_limit=minute_limit, day_limit=day_limit).start()
     conn.send(sandbox.url)
     try:
@@ -106,10 +92,10 @@ def _serve(conn: Any, minute_limit: int, day_limit: int, nodelay: bool) -> None:
 class ChildSandbox:
     """A sandbox in a child process, with the few :class:`Sandbox` methods the benchmark needs."""
 
-    def __init__(self, minute_limit: int, day_limit: int, nodelay: bool) -> None:
+    def __init__(self, minute_limit: int, day_limit: int) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, minute_limit, day_limit, nodelay), daemon=True)
+        self._proc = ctx.Process(target=_serve, args=(child, minute_limit, day_limit), daemon=True)
         self._proc.start()
         self.url = self._conn.recv()
 
@@ -136,9 +122,7 @@ class ChildSandbox:
 
 
 class LocalSandbox:
-    def __init__(self, minute_limit: int, day_limit: int, nodelay: bool) -> None:
-        if nodelay:
-            _no_delayed_ack()
+    def __init__(self, minute_limit: int, day_limit: int) -> None:
         self._sb = Sandbox(host="127.0.0.1", port=0, minute_limit=minute_limit, day_limit=day_limit).start()
         self.url = self._sb.url
 
@@ -239,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.stdout.flush()
 
-    sandbox = (LocalSandbox if args.in_process else ChildSandbox)(per_minute, per_day, not args.keep_nagle)
+    sandbox = (LocalSandbox if args.in_process else ChildSandbox)(per_minute, per_day)
     code = 0
     try:
         endpoints = XeroEndpoints.single(sandbox.url)
@@ -364,9 +348,6 @@ def main(argv: list[str] | None = None) -> int:
         "--again", action="store_true", help="then push the same bills again with a fresh client (all found)"
     )
     parser.add_argument("--in-process", action="store_true", help="run the sandbox in this process")
-    parser.add_argument(
-        "--keep-nagle", action="store_true", help="leave the sandbox's 40 ms delayed-ACK stalls in"
-    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every Xero call")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, format="%(message)s")

@@ -310,6 +310,24 @@ def test_limiter_never_starts_more_than_60_calls_in_any_rolling_minute():
     assert waits and starts[-1] >= 180
 
 
+def test_limiter_keeps_slow_calls_within_60_a_minute_as_xero_counts_them_on_arrival():
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    limiter = TenantLimiter(clock=lambda: now[0], sleep=sleep)
+    arrivals = []
+    for n in range(200):
+        with limiter.slot():
+            latency = 0.05 + (n % 7) * 0.3  # the request reaches Xero half way through the call
+            now[0] += latency / 2
+            arrivals.append(now[0])
+            now[0] += latency / 2
+    for i, arrival in enumerate(arrivals):
+        assert sum(1 for a in arrivals[i:] if a < arrival + 60) <= 60
+
+
 def test_limiter_never_lets_more_than_5_calls_run_at_once():
     limiter = TenantLimiter()
     active = [0]

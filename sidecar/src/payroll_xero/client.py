@@ -27,6 +27,7 @@ Credit notes have no ``Url`` field in Xero, so a bill's url is not sent on them.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import json
@@ -36,7 +37,6 @@ import re
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -159,9 +159,14 @@ class PushResult:
 
 
 class TenantLimiter:
-    """In-process limits for one organisation: at most ``per_minute`` calls started
-    in any rolling 60 s and at most ``concurrent`` calls in flight. Thread-safe;
-    ``clock`` and ``sleep`` are injectable so tests need not wait."""
+    """In-process limits for one organisation: at most ``per_minute`` calls in any rolling
+    60 s and at most ``concurrent`` calls in flight. Thread-safe; ``clock`` and ``sleep`` are
+    injectable so tests need not wait.
+
+    Xero counts a call when it arrives, which is after the slot was taken and before the
+    answer came back: so a call is counted from when its slot is taken, and, once it is
+    done, from when it ended. A slot therefore frees no earlier than Xero's own count does.
+    """
 
     def __init__(
         self,
@@ -177,30 +182,40 @@ class TenantLimiter:
         self.window = window
         self.clock = clock
         self.sleep = sleep
-        self.starts: deque[float] = deque()
+        self.starts: list[float] = []  # sorted: when each call of the window was (last) counted
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(concurrent)
         self.waited = 0.0  # total time spent waiting for the minute window
 
-    def _take_minute_slot(self) -> None:
+    def _take_minute_slot(self) -> float:
         while True:
             with self._lock:
                 now = self.clock()
-                while self.starts and self.starts[0] <= now - self.window:
-                    self.starts.popleft()
+                cut = bisect.bisect_right(self.starts, now - self.window)
+                del self.starts[:cut]
                 if len(self.starts) < self.per_minute:
-                    self.starts.append(now)
-                    return
+                    bisect.insort(self.starts, now)
+                    return now
                 wait = self.starts[0] + self.window - now
             self.waited += wait
             self.sleep(max(wait, 0.001))
+
+    def _call_ended(self, started: float) -> None:
+        with self._lock:
+            idx = bisect.bisect_left(self.starts, started)
+            if idx < len(self.starts) and self.starts[idx] == started:
+                del self.starts[idx]
+                bisect.insort(self.starts, max(started, self.clock()))
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
         self._slots.acquire()
         try:
-            self._take_minute_slot()
-            yield
+            started = self._take_minute_slot()
+            try:
+                yield
+            finally:
+                self._call_ended(started)
         finally:
             self._slots.release()
 

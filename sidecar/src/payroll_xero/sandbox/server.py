@@ -34,6 +34,9 @@ class _Handler(BaseHTTPRequestHandler):
     """Reads a request, lets the :class:`App` answer it, writes the answer (or hangs up)."""
 
     protocol_version = "HTTP/1.1"
+    # Answers go out at once: with Nagle on, every keep-alive answer waited ~40 ms for the
+    # client's delayed ACK.
+    disable_nagle_algorithm = True
     server_version = "XeroSandbox/1.0"
     timeout = 30  # an idle keep-alive connection is closed after this many seconds
     server: _Server
