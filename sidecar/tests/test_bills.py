@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from datetime import date
 from decimal import Decimal
@@ -9,7 +11,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill, build_bills, invoice_number
+from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill, build_bills, content_digest, invoice_number
 from payroll_xero.model import Mapping, MappingLine, MappingType, PayLine, PayRun, Payslip
 
 D = Decimal
@@ -256,6 +258,19 @@ def test_bill_comes_back_from_its_stored_content_with_the_same_hash():
     again = Bill.from_content(bill.content(), type_name="T", pay_items=[ln.pay_item for ln in bill.lines])
     assert again == bill
     assert again.content_hash() == bill.content_hash()
+
+
+def test_stored_content_json_gives_the_content_back_and_the_same_hash_as_before():
+    (bill,) = build_bills(
+        run(slip("E1", ("BASIC", "1234.5"), name='Chan "Tai" Man\tÜ')),
+        Mapping((mtype("T", ("BASIC", "477"), grouping="employee"),)),
+        url="https://odoo.example/r/1",
+    ).bills
+    raw = bill.content_json()
+    assert json.loads(raw) == bill.content()
+    # The hash of records stored by earlier versions: sha256 of the sorted, compact JSON of the content.
+    expected = hashlib.sha256(json.dumps(bill.content(), sort_keys=True, separators=(",", ":")).encode())
+    assert bill.content_hash() == content_digest(raw) == expected.hexdigest()
 
 
 # --- properties -------------------------------------------------------------------------------

@@ -195,8 +195,9 @@ class HrPayslipRun(models.Model):
                 ["salary_rule_id", "currency_id"],
                 ["employee_id:array_agg", "total:array_agg"],
             ):
+                rule_id, currency_id = rule.id, currency.id
                 for employee_id, total in zip(employee_ids, line_totals, strict=True):
-                    key = (employee_id, rule.id, currency.id)
+                    key = (employee_id, rule_id, currency_id)
                     totals[key] = totals.get(key, 0) + sign * Decimal(str(total or 0))
         return [(*key, total) for key, total in totals.items()]
 
@@ -291,9 +292,10 @@ class HrPayslipRun(models.Model):
             else:
                 prep.warnings.append(problem.message)
         prep.bills = list(result.bills)
+        type_codes = [(mtype, mtype.code) for mtype in types]
         for bill in prep.bills:
-            for mtype in types:
-                if invoice_number(reference, mtype.code, bill.employee_key) == bill.invoice_number:
+            for mtype, code in type_codes:
+                if invoice_number(reference, code, bill.employee_key) == bill.invoice_number:
                     prep.type_by_number[bill.invoice_number] = mtype
                     break
         if not prep.bills and not prep.errors:
@@ -442,11 +444,12 @@ class HrPayslipRun(models.Model):
 
         result = Record.browse([by_number[bill.invoice_number].id for bill in prep.bills])
         created_ids = set(created.ids)
+        url_by_id = dict(zip(result.ids, result._xero_odoo_urls(), strict=True))
         for bill in prep.bills:
             record = by_number[bill.invoice_number]
             if record.id in created_ids:
                 continue
-            bill = dataclasses.replace(bill, url=record._xero_odoo_url())
+            bill = dataclasses.replace(bill, url=url_by_id[record.id])
             if record.content_hash == bill.content_hash() and record.state != "cancelled":
                 if record.sync_note:
                     record.sync_note = False

@@ -7,6 +7,7 @@ sidecar's client, and remembers what Xero answered.
 """
 
 import dataclasses
+import io
 import json
 import logging
 from datetime import timedelta, timezone
@@ -15,7 +16,7 @@ from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
 
 try:
-    from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill
+    from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill, content_digest
     from payroll_xero.errors import (
         OutcomeUnknown,
         RateLimited,
@@ -26,7 +27,7 @@ try:
     )
 except ImportError:  # pragma: no cover - checked by external_dependencies
     ACCPAY, ACCPAYCREDIT = "ACCPAY", "ACCPAYCREDIT"
-    Bill = None
+    Bill = content_digest = None
     OutcomeUnknown = RateLimited = ReconnectNeeded = ValidationFailed = XeroError = XeroUnavailable = (
         Exception
     )
@@ -38,6 +39,36 @@ CRON_CHUNK = 200  # records per cron run and connection; the cron re-triggers it
 XERO_WEB = "https://go.xero.com"
 LIVE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID")
 EDITABLE_STATUSES = ("DRAFT", "SUBMITTED")
+TAB = "\t"
+# Columns of a bill line, in the order of ``_xero_line_rows``.
+LINE_FIELDS = (
+    "sequence",
+    "account_code",
+    "account_id",
+    "description",
+    "amount",
+    "pay_item",
+    "salary_rule_id",
+    "tracking",
+)
+
+
+def _copy_text(value):
+    """``value`` as a field of PostgreSQL's COPY text format (None/False is NULL)."""
+    if value is None or value is False:
+        return "\\N"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return str(value)
+
+
+class _CopyTexts(dict):
+    """Memo of ``_copy_text`` for ids and strings: the lines of a batch's bills repeat the same account
+    codes, descriptions and pay items. Not for numbers that may be 0 (0 and False are the same key)."""
+
+    def __missing__(self, value):
+        text = self[value] = _copy_text(value)
+        return text
 
 
 class XeroBillRecord(models.Model):
@@ -168,19 +199,27 @@ class XeroBillRecord(models.Model):
     def _xero_odoo_url(self):
         """The link back to this record that the bill carries (stable: it is part of the content hash)."""
         self.ensure_one()
-        base_url = self.get_base_url().rstrip("/")
-        return f"{base_url}/odoo/{self._name}/{self.id}"
+        return self._xero_odoo_urls()[0]
+
+    def _xero_odoo_urls(self):
+        """``_xero_odoo_url`` of each record of ``self``, in order (the base URL is read once)."""
+        if not self:
+            return []
+        base_url = self[:1].get_base_url().rstrip("/")
+        return [f"{base_url}/odoo/{self._name}/{record_id}" for record_id in self.ids]
 
     @api.model
     def _xero_dump(self, bill):
-        return json.dumps(bill.content(), indent=2, sort_keys=True)
+        """The payload stored for ``bill``: the canonical JSON of its content, whose digest is its hash."""
+        return bill.content_json()
 
     def _xero_content_vals(self, bill, rules_by_key, accounts_by_code):
         """Values that describe ``bill`` (its content, hash and lines) on this record."""
+        payload = self._xero_dump(bill)
         return dict(
             self._xero_header_vals(bill),
-            payload=self._xero_dump(bill),
-            content_hash=bill.content_hash(),
+            payload=payload,
+            content_hash=content_digest(payload),
             odoo_url=bill.url,
             line_ids=[(5, 0, 0)]
             + [(0, 0, vals) for vals in self._xero_line_vals(bill, rules_by_key, accounts_by_code)],
@@ -204,16 +243,25 @@ class XeroBillRecord(models.Model):
     @api.model
     def _xero_line_vals(self, bill, rules_by_key, accounts_by_code):
         return [
-            {
-                "sequence": idx,
-                "account_code": line.account_code,
-                "account_id": accounts_by_code.get(line.account_code, False),
-                "description": line.description,
-                "amount": float(line.amount),
-                "pay_item": line.pay_item,
-                "salary_rule_id": rules_by_key.get(line.pay_item, False),
-                "tracking": ", ".join(f"{cat}: {opt}" for cat, opt in line.tracking) or False,
-            }
+            dict(zip(LINE_FIELDS, row, strict=True))
+            for row in self._xero_line_rows(bill, rules_by_key, accounts_by_code)
+        ]
+
+    @api.model
+    def _xero_line_rows(self, bill, rules_by_key, accounts_by_code):
+        """The values of ``bill``'s lines, as tuples in the order of ``LINE_FIELDS``."""
+        get_account, get_rule = accounts_by_code.get, rules_by_key.get
+        return [
+            (
+                idx,
+                line.account_code,
+                get_account(line.account_code, False),
+                line.description,
+                float(line.amount),
+                line.pay_item,
+                get_rule(line.pay_item, False),
+                ", ".join(f"{cat}: {opt}" for cat, opt in line.tracking) or False,
+            )
             for idx, line in enumerate(bill.lines)
         ]
 
@@ -224,13 +272,18 @@ class XeroBillRecord(models.Model):
         130,000 bill lines, which one ORM create per record (or even one for all lines: a Monetary
         amount reads its currency through the record, line by line) takes minutes to store.
 
-        The records are created by the ORM without a "created" message each (their form shows who
-        generated them and when). The link back to Odoo that each bill carries holds the record's id,
-        known only once the record exists, and is part of the payload and of its hash: those three
-        columns are then set with one UPDATE, and the lines, plain values with no computed field
-        depending on them, inserted with one INSERT. Returns the records.
+        The records are created by the ORM with no chatter work per record: no "created" message,
+        no follower, no tracking of their initial state (their form shows who generated them and
+        when; later changes are tracked and logged as usual). The link back to Odoo that each bill
+        carries holds the record's id, known only once the record exists, and is part of the payload
+        and of its hash: those three columns are then set with one UPDATE. The lines, plain values
+        with no computed field depending on them, are streamed with one COPY (PostgreSQL's bulk load:
+        for 130,000 lines it spares the client-side quoting of a multi-row INSERT, about 2 s).
+        Returns the records.
         """
-        records = self.with_context(mail_create_nolog=True, mail_create_nosubscribe=True).create(
+        records = self.with_context(
+            tracking_disable=True, mail_notrack=True, mail_create_nolog=True, mail_create_nosubscribe=True
+        ).create(
             [dict(vals, **self._xero_header_vals(bill)) for vals, bill in zip(vals_list, bills, strict=True)]
         )
         if not records:
@@ -238,14 +291,14 @@ class XeroBillRecord(models.Model):
         records = records.with_env(self.env)
         records.flush_recordset()
         bills = [
-            dataclasses.replace(bill, url=record._xero_odoo_url())
-            for record, bill in zip(records, bills, strict=True)
+            dataclasses.replace(bill, url=url)
+            for url, bill in zip(records._xero_odoo_urls(), bills, strict=True)
         ]
-        cr, uid = self.env.cr, self.env.uid
-        rows = [
-            (record.id, self._xero_dump(bill), bill.content_hash(), bill.url)
-            for record, bill in zip(records, bills, strict=True)
-        ]
+        cr = self.env.cr
+        rows = []
+        for record_id, bill in zip(records.ids, bills, strict=True):
+            payload = self._xero_dump(bill)
+            rows.append((record_id, payload, content_digest(payload), bill.url))
         cr.execute_values(
             "UPDATE xero_bill_record r SET payload = v.payload, content_hash = v.content_hash, "
             "odoo_url = v.odoo_url FROM (VALUES %s) AS v(id, payload, content_hash, odoo_url) "
@@ -256,33 +309,26 @@ class XeroBillRecord(models.Model):
         records.invalidate_recordset(["payload", "content_hash", "odoo_url"])
         Line = self.env["xero.bill.record.line"]
         Line.check_access("create")
-        lines = [
-            (
-                record.id,
-                record.company_id.id,
-                vals["sequence"],
-                vals["account_id"] or None,
-                vals["account_code"],
-                vals["description"],
-                vals["amount"],
-                vals["pay_item"],
-                vals["salary_rule_id"] or None,
-                vals["tracking"] or None,
-                uid,
-                uid,
+        # The ORM's create_date of the records (the transaction's time), and its create_uid.
+        meta = TAB.join(_copy_text(value) for value in (self.env.uid, self.env.uid, cr.now(), cr.now()))
+        text = _CopyTexts()
+        out = io.StringIO()
+        for record_id, vals, bill in zip(records.ids, vals_list, bills, strict=True):
+            head = f"{record_id}\t{text[vals['company_id']]}\t"
+            out.writelines(
+                f"{head}{sequence}\t{text[code]}\t{text[account]}\t{text[description]}\t{amount!r}\t"
+                f"{text[item]}\t{text[rule]}\t{text[tracking]}\t{meta}\n"
+                for sequence, code, account, description, amount, item, rule, tracking in self._xero_line_rows(
+                    bill, rules_by_key, accounts_by_code
+                )
             )
-            for record, bill in zip(records, bills, strict=True)
-            for vals in self._xero_line_vals(bill, rules_by_key, accounts_by_code)
-        ]
-        if lines:
-            cr.execute_values(
-                "INSERT INTO xero_bill_record_line (record_id, company_id, sequence, account_id, account_code, "
-                "description, amount, pay_item, salary_rule_id, tracking, create_uid, write_uid, create_date, "
-                "write_date) VALUES %s",
-                lines,
-                template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                "now() at time zone 'UTC', now() at time zone 'UTC')",
-                page_size=len(lines),
+        if out.tell():
+            out.seek(0)
+            # One statement, as the INSERT it replaces (Odoo's query counter does not see a COPY).
+            cr.copy_expert(
+                "COPY xero_bill_record_line (record_id, company_id, {}, create_uid, write_uid, create_date, "
+                "write_date) FROM STDIN".format(", ".join(LINE_FIELDS)),
+                out,
             )
             records.invalidate_recordset(["line_ids"])
         return records

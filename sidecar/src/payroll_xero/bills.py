@@ -102,10 +102,17 @@ class Bill:
             ],
         }
 
+    def content_json(self) -> str:
+        """:meth:`content` as canonical JSON (sorted keys, no spaces): the text :meth:`content_hash` digests.
+
+        A caller that stores the content and its hash serializes once: ``content_json()`` and
+        ``content_digest()`` of it.
+        """
+        return json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
+
     def content_hash(self) -> str:
         """A stable digest of :meth:`content`: same bill, same hash."""
-        raw = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(raw.encode()).hexdigest()
+        return content_digest(self.content_json())
 
     @classmethod
     def from_content(cls, content: dict, *, type_name: str = "", pay_items: Sequence[str] = ()) -> Bill:
@@ -170,6 +177,11 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+def content_digest(content_json: str) -> str:
+    """The :meth:`Bill.content_hash` of the bill whose :meth:`Bill.content_json` is ``content_json``."""
+    return hashlib.sha256(content_json.encode()).hexdigest()
 
 
 def invoice_number(reference: str, type_key: str, employee_key: str | None = None) -> str:
