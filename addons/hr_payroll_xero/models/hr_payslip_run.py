@@ -102,6 +102,8 @@ class HrPayslipRun(models.Model):
             "res_id": wizard.id,
             "view_mode": "form",
             "target": "new",
+            # the preview is a wide table (lines and totals): the default dialog wraps the bill numbers
+            "context": {"dialog_size": "extra-large"},
         }
 
     def action_xero_view_records(self):

@@ -16,5 +16,5 @@ class XeroBillRecordLine(models.Model):
     currency_id = fields.Many2one(related="record_id.currency_id")
     amount = fields.Monetary(currency_field="currency_id")
     pay_item = fields.Char(help="The pay item key the line was summed from.")
-    salary_rule_id = fields.Many2one("hr.salary.rule", string="Pay Item Rule", ondelete="set null")
+    salary_rule_id = fields.Many2one("hr.salary.rule", ondelete="set null")
     tracking = fields.Char(help="Tracking category and option, e.g. Department: Sales.")

@@ -119,10 +119,11 @@ class XeroConnection(models.Model):
         self.redirect_uri = base_url + CALLBACK_PATH
 
     def _compute_account_count(self):
+        # active ones only: the number the button shows is the number of accounts it opens
         counts = dict(
-            self.env["xero.account"]
-            .with_context(active_test=False)
-            ._read_group([("connection_id", "in", self.ids)], ["connection_id"], ["__count"])
+            self.env["xero.account"]._read_group(
+                [("connection_id", "in", self.ids)], ["connection_id"], ["__count"]
+            )
         )
         for connection in self:
             connection.account_count = counts.get(connection, 0)
@@ -455,8 +456,10 @@ class XeroConnection(models.Model):
             "params": {
                 "title": self.env._("Xero accounts synchronized"),
                 "message": self.env._(
-                    "%(created)s created, %(updated)s updated, %(archived)s archived.",
+                    "%(created)s created, %(updated)s updated, %(archived)s archived; %(active)s active "
+                    "accounts.",
                     **counts,
+                    active=self.env["xero.account"].search_count([("connection_id", "in", self.ids)]),
                 ),
                 "type": "success",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},

@@ -14,6 +14,9 @@ class XeroBillGenerate(models.TransientModel):
 
     @api.depends("run_ids")
     def _compute_preview(self):
+        status_labels = dict(
+            self.env["xero.mapping.type"]._fields["bill_status"]._description_selection(self.env)
+        )
         for wizard in self:
             runs = wizard.run_ids.filtered("xero_can_generate")
             previews = self.env["hr.payslip.run"]._xero_preview(runs)
@@ -30,7 +33,12 @@ class XeroBillGenerate(models.TransientModel):
             wizard.bill_count = sum(len(preview["bills"]) for preview in previews)
             wizard.preview_html = self.env["ir.qweb"]._render(
                 "hr_payroll_xero.xero_bill_generate_preview",
-                {"previews": previews, "errors": errors, "format_amount": self._xero_format_amount},
+                {
+                    "previews": previews,
+                    "errors": errors,
+                    "format_amount": self._xero_format_amount,
+                    "status_labels": status_labels,
+                },
             )
 
     @api.model

@@ -42,7 +42,8 @@ class XeroTenantSelect(models.TransientModel):
         if self.line_id.tenant_id not in pending_ids:
             raise UserError(self.env._("That organisation was not part of this consent; connect again."))
         self.connection_id._xero_set_tenant(self.line_id.tenant_id, self.line_id.name)
-        return self.connection_id._xero_form_action()
+        # Close the dialog: the connection form that opened it reloads (no second breadcrumb of it).
+        return {"type": "ir.actions.act_window_close"}
 
 
 class XeroTenantSelectLine(models.TransientModel):
