@@ -150,6 +150,7 @@ class XeroBillRecord(models.Model):
         help="Why the bill in Xero no longer matches the batch and was left as it is.",
     )
     payload = fields.Text(readonly=True, copy=False, help="The bill exactly as it is sent to Xero (JSON).")
+    payload_display = fields.Text(string="Payload (indented)", compute="_compute_payload_display")
     content_hash = fields.Char(readonly=True, copy=False, index=True)
     generated_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     generated_at = fields.Datetime(readonly=True, copy=False)
@@ -175,6 +176,15 @@ class XeroBillRecord(models.Model):
         by_code = {currency.name: currency for currency in currencies}
         for record in self:
             record.currency_id = by_code.get(record.currency_code, record.company_id.currency_id)
+
+    @api.depends("payload")
+    def _compute_payload_display(self):
+        """The stored payload is compact (it is hashed as is); people read it indented."""
+        for record in self:
+            try:
+                record.payload_display = json.dumps(json.loads(record.payload), indent=2, sort_keys=True)
+            except (TypeError, ValueError):
+                record.payload_display = record.payload
 
     @api.depends("xero_id", "doc_type", "connection_id")
     def _compute_xero_url(self):

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -40,6 +41,8 @@ class TestPush(XeroPayrollCase):
         self.assertIn("archived", record.last_error)
         self.assertIn('"MPF Employer" of mapping type "MPF"', record.last_error)
         self.assertTrue(record.payload)  # nothing lost: what would have been sent is kept
+        self.assertEqual(json.loads(record.payload_display), json.loads(record.payload))
+        self.assertIn('\n  "contact": {', record.payload_display)  # shown indented
         self.assertEqual(self._invoices(), [])
         self.assertEqual(self._writes(), [])
 
