@@ -530,7 +530,7 @@ class XeroBillRecord(models.Model):
                     record._xero_fail(
                         self.env._("Xero's answer does not mention this bill: push it again."), count=False
                     )
-        for record in updates:
+        for record in updates | creates.filtered("pending_update"):
             record._xero_update_in_xero(client)
         creates._xero_store_contacts(results)
 
@@ -560,7 +560,16 @@ class XeroBillRecord(models.Model):
                         "sent_at": fields.Datetime.now(),
                     }
                 )
-                if result.already_existed:
+                if result.already_existed and not record._xero_same_total(result.total):
+                    # An earlier push whose answer was lost created it, then the batch changed.
+                    record.pending_update = True
+                    body = self.env._(
+                        "Found in Xero (%(status)s) with another total (%(total)s): it is updated with "
+                        "the batch's amounts.",
+                        status=result.status,
+                        total=result.total,
+                    )
+                elif result.already_existed:
                     body = self.env._(
                         "Found in Xero (%(status)s): it was already created.", status=result.status
                     )
@@ -580,6 +589,13 @@ class XeroBillRecord(models.Model):
                     count=False,
                 )
         return done
+
+    def _xero_same_total(self, total):
+        """Whether Xero's ``total`` of this bill is the record's (to the currency's precision)."""
+        self.ensure_one()
+        if total is None:
+            return True
+        return self.currency_id.is_zero(float(total) - self.total)
 
     def _xero_fail_from(self, exc):
         """Mark the records failed after ``exc`` stopped a push; temporary failures stay retryable."""

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import dataclasses
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -158,6 +159,22 @@ class TestPush(XeroPayrollCase):
         self.assertEqual(record.state, "sent", record.last_error)
         [invoice] = self._invoices()
         self.assertEqual(record.xero_id, invoice["InvoiceID"])
+
+    def test_bill_found_in_xero_with_an_older_content_is_updated_to_the_records(self):
+        record = self.batch._xero_generate_bills(push=False)
+        # An earlier push created the bill but its answer was lost; then the batch changed.
+        bill = record._xero_bill()
+        older = dataclasses.replace(
+            bill, lines=tuple(dataclasses.replace(line, amount=line.amount + 100) for line in bill.lines)
+        )
+        [created] = self.connection._xero_client().create_bills([older])
+        self.assertTrue(created.ok)
+        record._xero_push()
+        self.assertEqual(record.state, "sent", record.last_error)
+        self.assertEqual(record.xero_id, created.xero_id)
+        self.assertFalse(record.pending_update)
+        [invoice] = self._invoices()
+        self.assertEqual(invoice["Total"], bill.total)
 
     def test_one_create_call_for_all_bills_of_a_connection(self):
         self.net_type.active = True
