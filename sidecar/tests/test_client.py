@@ -104,6 +104,18 @@ def test_contacts_of_many_employees_are_found_and_created_in_batches(sandbox, cl
     assert len([c for c in sandbox.contacts(DEMO_TENANT_ID) if c.get("ContactNumber")]) == 30
 
 
+def test_find_contact_finds_by_number_or_name_and_never_creates(sandbox, store, client):
+    made = client.ensure_contact("Chan Tai Man", "E0001")
+    trustee = client.ensure_contact("HSBC MPF Trustee")
+    other = make_client(sandbox, store)
+    assert other.find_contact("Chan Tai Man (renamed)", "E0001") == made
+    assert other.find_contact("HSBC MPF Trustee") == trustee
+    before = len(sandbox.contacts(DEMO_TENANT_ID))
+    assert other.find_contact("Nobody Ltd") is None
+    assert other.find_contact("Nobody", "E9999") is None
+    assert len(sandbox.contacts(DEMO_TENANT_ID)) == before
+
+
 def test_remembered_contact_spares_the_lookup_and_results_carry_the_contact_id(sandbox, store, client):
     contact_id = client.ensure_contact("Chan Tai Man", "E0001")
     other = make_client(sandbox, store)

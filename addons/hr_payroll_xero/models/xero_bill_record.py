@@ -757,13 +757,18 @@ class XeroBillRecord(models.Model):
         ):
             client = None
             for record in group:
-                if not record.xero_id:
+                if not record.xero_id and not record.attempts:
                     record._xero_cancel_locally()
                     cancelled |= record
                     continue
                 try:
                     if client is None:
                         client = connection._xero_client()
+                    if not record.xero_id and not record._xero_find_in_xero(client):
+                        # Pushed, but Xero never got it: nothing to cancel there.
+                        record._xero_cancel_locally()
+                        cancelled |= record
+                        continue
                     doc = client.cancel_bill(record.xero_id, credit_note=record.doc_type == ACCPAYCREDIT)
                 except (XeroError, UserError) as exc:
                     message = exc.errors[0] if isinstance(exc, ValidationFailed) and exc.errors else str(exc)
@@ -806,6 +811,17 @@ class XeroBillRecord(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    def _xero_find_in_xero(self, client):
+        """Look up a bill pushed without a known answer; store its Xero id when Xero has it."""
+        self.ensure_one()
+        contact_id = client.find_contact(self.contact_name, self.contact_number or None)
+        found = contact_id and client.find_bill(
+            self.invoice_number, contact_id, credit_note=self.doc_type == ACCPAYCREDIT
+        )
+        if found:
+            self.write({"xero_id": found.xero_id, "xero_status": found.status})
+        return bool(found)
 
     def _xero_cancel_locally(self):
         self.write(

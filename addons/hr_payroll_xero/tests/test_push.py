@@ -207,6 +207,23 @@ class TestPush(XeroPayrollCase):
         self.assertEqual([i["Status"] for i in self._invoices()], ["DELETED"])
         self.assertEqual(self.batch.xero_state, "none")
 
+    def test_cancelling_a_bill_whose_push_answer_was_lost_finds_and_deletes_it_in_xero(self):
+        record = self.batch._xero_generate_bills(push=False)
+        # The push reached Xero but its answer, and the bill's id, were lost.
+        [created] = self.connection._xero_client().create_bills([record._xero_bill()])
+        record.write({"state": "failed", "attempts": 1, "retryable": True})
+        record.action_cancel_in_xero()
+        self.assertEqual(record.state, "cancelled")
+        self.assertEqual(record.xero_id, created.xero_id)
+        self.assertEqual([i["Status"] for i in self._invoices()], ["DELETED"])
+
+    def test_cancelling_a_bill_never_pushed_stays_in_odoo(self):
+        record = self.batch._xero_generate_bills(push=False)
+        calls = len(self.sandbox.calls)
+        record.action_cancel_in_xero()
+        self.assertEqual(record.state, "cancelled")
+        self.assertEqual(len(self.sandbox.calls), calls)
+
     def test_cancelling_an_approved_bill_voids_it(self):
         self.mpf_type.bill_status = "AUTHORISED"
         record = self.batch._xero_generate_bills()

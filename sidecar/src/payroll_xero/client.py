@@ -778,6 +778,23 @@ class XeroClient:
             rows += self._call("find contacts", self.accounting.get_contacts, where=where).contacts or []
         return sorted(rows, key=lambda c: _enum_value(c.contact_status) == "ARCHIVED")
 
+    def find_contact(self, name: str, contact_number: str | None = None) -> str | None:
+        """The ContactID of an existing contact (by ``contact_number``, else by ``name``); never creates one."""
+        key = self._contact_key(name, contact_number)
+        if key not in self._contacts:
+            if contact_number:
+                rows = self._contacts_for_numbers([contact_number])
+            else:
+                wanted = name.strip().casefold()
+                rows = [
+                    r
+                    for r in self._contacts_where("Name", [name.strip()])
+                    if (r.name or "").strip().casefold() == wanted
+                ]
+            if rows:
+                self._contacts[key] = rows[0].contact_id
+        return self._contacts.get(key)
+
     def remember_contact(self, name: str, contact_number: str | None, contact_id: str) -> None:
         """Seed the contact cache with a ContactID the caller stored earlier (spares a lookup)."""
         self._contacts[self._contact_key(name, contact_number)] = contact_id
