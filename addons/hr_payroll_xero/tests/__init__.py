@@ -2,3 +2,4 @@ from . import test_connection
 from . import test_generate
 from . import test_push
 from . import test_mapping
+from . import test_uninstall
