@@ -1145,26 +1145,14 @@ class XeroClient:
                 ],
             )
             try:
-                if credit:
-                    answer = self._call(
-                        "create credit notes",
-                        self.accounting.create_credit_notes,
-                        CreditNotes(credit_notes=docs),
-                        write=True,
-                        resend_safe=False,
-                        summarize_errors=False,
-                        idempotency_key=key,
-                    ).credit_notes
-                else:
-                    answer = self._call(
-                        "create bills",
-                        self.accounting.create_invoices,
-                        Invoices(invoices=docs),
-                        write=True,
-                        resend_safe=False,
-                        summarize_errors=False,
-                        idempotency_key=key,
-                    ).invoices
+                answer = self._write_documents(
+                    "create credit notes" if credit else "create bills",
+                    credit,
+                    docs,
+                    resend_safe=False,
+                    summarize_errors=False,
+                    idempotency_key=key,
+                )
             except ValidationFailed as exc:
                 elements = getattr(exc, "elements", [])
                 for idx, bill in enumerate(remaining):
@@ -1251,30 +1239,33 @@ class XeroClient:
 
     # ----------------------------------------------------------------- bills: change
 
+    def _write_documents(
+        self, what: str, credit_note: bool, docs: list, *, xero_id: str | None = None, **kwargs: Any
+    ) -> list[Any]:
+        """Create (or, with ``xero_id``, update) bills or supplier credit notes; Xero's documents back."""
+        if credit_note:
+            body = CreditNotes(credit_notes=docs)
+            method = self.accounting.update_credit_note if xero_id else self.accounting.create_credit_notes
+        else:
+            body = Invoices(invoices=docs)
+            method = self.accounting.update_invoice if xero_id else self.accounting.create_invoices
+        args = (xero_id, body) if xero_id else (body,)
+        answer = self._call(what, method, *args, write=True, **kwargs)
+        return (answer.credit_notes if credit_note else answer.invoices) or []
+
     def update_draft_bill(self, xero_id: str, bill: Bill) -> PushResult:
         """Replace a DRAFT/SUBMITTED bill's content (same number, same contact rules)."""
         contact_id = self.ensure_contact(bill.contact_name, bill.contact_number)
         doc = self._document(bill, contact_id, xero_id)
         key = idempotency_key("update", self.tenant_id, [xero_id, bill.content_hash()])
         try:
-            if bill.is_credit_note:
-                rows = self._call(
-                    "update credit note",
-                    self.accounting.update_credit_note,
-                    xero_id,
-                    CreditNotes(credit_notes=[doc]),
-                    write=True,
-                    idempotency_key=key,
-                ).credit_notes
-            else:
-                rows = self._call(
-                    "update bill",
-                    self.accounting.update_invoice,
-                    xero_id,
-                    Invoices(invoices=[doc]),
-                    write=True,
-                    idempotency_key=key,
-                ).invoices
+            rows = self._write_documents(
+                "update credit note" if bill.is_credit_note else "update bill",
+                bill.is_credit_note,
+                [doc],
+                xero_id=xero_id,
+                idempotency_key=key,
+            )
         except ValidationFailed as exc:
             raise ValidationFailed(
                 readable_errors(bill, exc.errors),
@@ -1289,24 +1280,18 @@ class XeroClient:
     def _set_status(self, xero_id: str, status: str, credit_note: bool) -> XeroBill:
         key = idempotency_key("status", self.tenant_id, [xero_id, status])
         try:
-            if credit_note:
-                rows = self._call(
-                    f"{status.lower()} credit note",
-                    self.accounting.update_credit_note,
-                    xero_id,
-                    CreditNotes(credit_notes=[CreditNote(credit_note_id=xero_id, status=status)]),
-                    write=True,
-                    idempotency_key=key,
-                ).credit_notes
-            else:
-                rows = self._call(
-                    f"{status.lower()} bill",
-                    self.accounting.update_invoice,
-                    xero_id,
-                    Invoices(invoices=[Invoice(invoice_id=xero_id, status=status)]),
-                    write=True,
-                    idempotency_key=key,
-                ).invoices
+            change = (
+                CreditNote(credit_note_id=xero_id, status=status)
+                if credit_note
+                else Invoice(invoice_id=xero_id, status=status)
+            )
+            rows = self._write_documents(
+                f"{status.lower()} {'credit note' if credit_note else 'bill'}",
+                credit_note,
+                [change],
+                xero_id=xero_id,
+                idempotency_key=key,
+            )
         except ValidationFailed as exc:
             raise ValidationFailed(
                 exc.errors, subject=f"document {xero_id}", correlation_id=exc.correlation_id
