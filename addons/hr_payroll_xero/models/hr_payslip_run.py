@@ -359,11 +359,7 @@ class HrPayslipRun(models.Model):
             .with_context(active_test=False)
             .search([("connection_id", "=", connection.id)])
         }
-        usable = {
-            code
-            for code, account in accounts.items()
-            if account.active and account.status == "ACTIVE" and not account.system_account
-        }
+        usable = {code for code, account in accounts.items() if not account._xero_unpostable_reason()}
         for bill in prep.bills:
             if all(line.account_code in usable for line in bill.lines):
                 continue
@@ -385,9 +381,10 @@ class HrPayslipRun(models.Model):
                     )
                 else:
                     message = self.env._(
-                        "Account %(account)s (%(origin)s) is archived in Xero: the bill will be refused.",
+                        "Account %(account)s (%(origin)s) %(reason)s: the bill will be refused.",
                         account=account.display_name,
                         origin=origin,
+                        reason=account._xero_unpostable_reason(),
                     )
                 if message not in problems:
                     problems.append(message)

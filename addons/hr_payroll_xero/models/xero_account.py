@@ -35,6 +35,15 @@ class XeroAccount(models.Model):
         for account in self:
             account.display_name = f"{account.code} {account.name}" if account.code else account.name
 
+    def _xero_unpostable_reason(self):
+        """Why Xero refuses bill lines on this account ("is archived in Xero"), or "" when it takes them."""
+        self.ensure_one()
+        if not self.active or self.status != "ACTIVE":
+            return self.env._("is archived in Xero")
+        if self.system_account:
+            return self.env._("is a Xero system account that cannot take bill lines")
+        return ""
+
     def action_sync_accounts(self):
         """From the accounts list: synchronize the current company's connection."""
         connection = self.env["xero.connection"]._xero_for_company(self.env.company)

@@ -403,21 +403,13 @@ class XeroBillRecord(models.Model):
                                 where=where,
                             )
                         )
-                    elif not account.active or account.status != "ACTIVE":
+                    elif reason := account._xero_unpostable_reason():
                         messages.append(
                             self.env._(
-                                "account %(account)s (%(where)s) is archived in Xero",
+                                "account %(account)s (%(where)s) %(reason)s",
                                 account=account.display_name,
                                 where=where,
-                            )
-                        )
-                    elif account.system_account:
-                        messages.append(
-                            self.env._(
-                                "account %(account)s (%(where)s) is a Xero system account that cannot "
-                                "take bill lines",
-                                account=account.display_name,
-                                where=where,
+                                reason=reason,
                             )
                         )
                 if messages:
