@@ -1,5 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
+from odoo.exceptions import AccessError
+
+from .xero_bill_record import MAX_CONTACT_NUMBER
 
 
 class HrEmployee(models.Model):
@@ -8,6 +11,7 @@ class HrEmployee(models.Model):
     # An employee belongs to one company in Odoo, so these plain fields are per company.
     xero_contact_number = fields.Char(
         copy=False,
+        size=MAX_CONTACT_NUMBER,  # Xero's limit of a ContactNumber
         groups="hr_payroll_xero.group_xero_user",
         help="The employee's key in Xero (ContactNumber) and in the numbers of per-employee bills. "
         "Set to EMP<id> the first time bills are generated for this employee: an id never changes, "
@@ -21,6 +25,15 @@ class HrEmployee(models.Model):
         groups="hr_payroll_xero.group_xero_user",
         help="The ContactID of this employee in the company's Xero organisation, remembered after a push.",
     )
+
+    def write(self, vals):
+        # The ContactID is Xero's answer to a push: a hand-set one would send the employee's bills to
+        # another contact.
+        if "xero_contact_id" in vals and not self.env.su:
+            raise AccessError(
+                self.env._("The Xero ContactID of an employee is set by the push to Xero only.")
+            )
+        return super().write(vals)
 
     def _xero_contact_keys(self):
         """employee -> its stable Xero contact number, assigned (EMP<id>) when it has none yet."""

@@ -16,7 +16,7 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from .xero_bill_record import EDITABLE_STATUSES
+from .xero_bill_record import EDITABLE_STATUSES, MAX_AMOUNT
 
 try:
     from payroll_xero.bills import build_bills, invoice_number
@@ -155,13 +155,14 @@ class HrPayslipRun(models.Model):
         """Create or update the Xero bill records of the batches and (with ``push``) send them.
 
         Returns the records of the bills the batches produce now. Never duplicates: a bill
-        number exists once; unchanged bills are left alone.
+        number exists once; unchanged bills are left alone. Records are written only here and by
+        their own actions: after the access check, as superuser.
         """
         self._xero_check_access()
         if not self:
             return self.env["xero.bill.record"]
         self._xero_lock_for_generation()
-        records = self.env["xero.bill.record"]
+        records = self.env["xero.bill.record"].sudo()
         for run in self:
             preparation = run._xero_prepare()
             if preparation.errors:
@@ -169,7 +170,7 @@ class HrPayslipRun(models.Model):
             records |= run._xero_sync_records(preparation, push=push)
         if push:
             records.filtered(lambda r: r.state == "queued")._xero_push()
-        return records
+        return records.with_env(self.env)
 
     def _xero_payment_date(self):
         self.ensure_one()
@@ -294,6 +295,7 @@ class HrPayslipRun(models.Model):
             else:
                 prep.warnings.append(problem.message)
         prep.bills = list(result.bills)
+        prep.errors.extend(self._xero_amount_errors(prep.bills))
         type_codes = [(mtype, mtype.code) for mtype in types]
         for bill in prep.bills:
             for mtype, code in type_codes:
@@ -310,6 +312,24 @@ class HrPayslipRun(models.Model):
             )
         prep.warnings.extend(self._xero_connection_problems(prep))
         return prep
+
+    def _xero_amount_errors(self, bills):
+        """Sentences naming the bills whose total or a line is beyond what Xero stores (13 digits)."""
+        errors = []
+        for bill in bills:
+            amounts = [bill.total, *(line.amount for line in bill.lines)]
+            if any(abs(amount) >= MAX_AMOUNT for amount in amounts):
+                errors.append(
+                    self.env._(
+                        "Batch %(batch)s: bill %(number)s (%(contact)s) has an amount of %(amount)s, beyond what "
+                        "Xero takes (less than 10,000,000,000,000): check the payslips of the batch.",
+                        batch=self.name,
+                        number=bill.invoice_number,
+                        contact=bill.contact_name,
+                        amount=max(amounts, key=abs),
+                    )
+                )
+        return errors
 
     def _xero_rates(self, currencies, currency_code):
         """({payslip currency: Decimal rate to the Xero currency}, {codes without a target in Odoo})."""
@@ -394,8 +414,9 @@ class HrPayslipRun(models.Model):
         """Create or update one record per bill of ``prep``; returns them."""
         self.ensure_one()
         if not self.xero_reference:
-            self.xero_reference = self._xero_default_reference()
-        Record = self.env["xero.bill.record"]
+            self.sudo().xero_reference = self._xero_default_reference()
+        # Called by _xero_generate_bills after its access check: records are written as superuser only.
+        Record = self.env["xero.bill.record"].sudo()
         company = self.company_id
         connection = prep.connection
         numbers = [bill.invoice_number for bill in prep.bills]
@@ -449,7 +470,9 @@ class HrPayslipRun(models.Model):
             if record.id in created_ids:
                 continue
             bill = dataclasses.replace(bill, url=url_by_id[record.id])
-            if record.content_hash == bill.content_hash() and record.state != "cancelled":
+            same = record.content_hash == bill.content_hash()
+            intact = record._xero_payload_intact()
+            if same and intact and record.state != "cancelled":
                 if record.sync_note:
                     record.sync_note = False
                 continue
@@ -484,6 +507,11 @@ class HrPayslipRun(models.Model):
                 record.message_post(
                     body=self.env._("The batch changed: the draft bill in Xero is updated at the next push.")
                 )
+            elif same:
+                # The stored bill was changed outside Odoo (its signature does not match) but the batch
+                # gives what Xero has: the record gets the batch's bill back.
+                record.write(content)
+                record.message_post(body=self.env._("The stored bill was restored from the batch."))
             else:
                 note = self.env._(
                     "The batch now gives a different %(kind)s (total %(total)s %(currency)s) but Xero already "

@@ -12,10 +12,16 @@ import json
 import logging
 from datetime import timedelta, timezone
 
+import psycopg2
+from markupsafe import Markup
+
 from odoo import api, fields, models, modules
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import consteq
+from odoo.tools.misc import hmac as odoo_hmac
 
 try:
+    from payroll_xero import bills as _sidecar_bills
     from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill, content_digest
     from payroll_xero.errors import (
         OutcomeUnknown,
@@ -26,6 +32,7 @@ try:
         XeroUnavailable,
     )
 except ImportError:  # pragma: no cover - checked by external_dependencies
+    _sidecar_bills = None
     ACCPAY, ACCPAYCREDIT = "ACCPAY", "ACCPAYCREDIT"
     Bill = content_digest = None
     OutcomeUnknown = RateLimited = ReconnectNeeded = ValidationFailed = XeroError = XeroUnavailable = (
@@ -40,6 +47,17 @@ XERO_WEB = "https://go.xero.com"
 LIVE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID")
 EDITABLE_STATUSES = ("DRAFT", "SUBMITTED")
 TAB = "\t"
+# Xero's field limits (the sidecar's when it defines them): the Odoo fields that feed Xero have these sizes.
+MAX_INVOICE_NUMBER = getattr(_sidecar_bills, "MAX_INVOICE_NUMBER", 255)
+MAX_CONTACT_NUMBER = getattr(_sidecar_bills, "MAX_CONTACT_NUMBER", 50)
+MAX_CONTACT_NAME = getattr(_sidecar_bills, "MAX_CONTACT_NAME", 255)
+MAX_DESCRIPTION = getattr(_sidecar_bills, "MAX_DESCRIPTION", 4000)
+MAX_TRACKING_NAME = getattr(_sidecar_bills, "MAX_TRACKING_NAME", 100)
+# Bills and lines beyond this (in absolute value) are refused at generation: Xero stores amounts of at most
+# 13 digits before the decimal point.
+MAX_AMOUNT = 10**13
+# Scope of the HMAC that signs each stored payload with the database secret (see ``_xero_payload_signature``).
+PAYLOAD_SCOPE = "hr_payroll_xero.bill_payload"
 # Columns of a bill line, in the order of ``_xero_line_rows``.
 LINE_FIELDS = (
     "sequence",
@@ -77,12 +95,16 @@ class XeroBillRecord(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "id desc"
     _rec_name = "invoice_number"
+    _check_company_auto = True
+    # Readers may log notes and schedule activities; the record itself is written by its actions only.
+    _mail_post_access = "read"
 
     invoice_number = fields.Char(
         string="Bill Number",
         required=True,
         readonly=True,
         index=True,
+        size=MAX_INVOICE_NUMBER,
         help="Stable number of the bill (BATCH/TYPE[/EMPLOYEE]); Xero shows it as the bill's reference.",
     )
     payslip_run_id = fields.Many2one(
@@ -97,15 +119,15 @@ class XeroBillRecord(models.Model):
     type_name = fields.Char(readonly=True)
     employee_id = fields.Many2one("hr.employee", readonly=True, ondelete="restrict", index=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
-    connection_id = fields.Many2one("xero.connection", readonly=True, ondelete="restrict")
+    connection_id = fields.Many2one("xero.connection", readonly=True, ondelete="restrict", check_company=True)
     doc_type = fields.Selection(
         [(ACCPAY, "Bill"), (ACCPAYCREDIT, "Credit Note")],
         string="Document Type",
         required=True,
         readonly=True,
     )
-    contact_name = fields.Char(string="Xero Contact", readonly=True)
-    contact_number = fields.Char(readonly=True)
+    contact_name = fields.Char(string="Xero Contact", readonly=True, size=MAX_CONTACT_NAME)
+    contact_number = fields.Char(readonly=True, size=MAX_CONTACT_NUMBER)
     date = fields.Date(readonly=True)
     due_date = fields.Date(readonly=True)
     currency_code = fields.Char(readonly=True)
@@ -152,6 +174,11 @@ class XeroBillRecord(models.Model):
     payload = fields.Text(readonly=True, copy=False, help="The bill exactly as it is sent to Xero (JSON).")
     payload_display = fields.Text(string="Payload (indented)", compute="_compute_payload_display")
     content_hash = fields.Char(readonly=True, copy=False, index=True)
+    payload_signature = fields.Char(
+        readonly=True,
+        copy=False,
+        help="HMAC of the payload with the database secret: a payload changed outside Odoo is never sent.",
+    )
     generated_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     generated_at = fields.Datetime(readonly=True, copy=False)
     sent_at = fields.Datetime(readonly=True, copy=False)
@@ -164,6 +191,72 @@ class XeroBillRecord(models.Model):
             "A bill number exists once per company: generate again instead of copying a record.",
         ),
     ]
+
+    # ------------------------------------------------------------------ protection
+
+    @api.model
+    def _xero_writable_field(self, name):
+        """Fields anyone who may read a record can change: its chatter, followers and activities."""
+        return name.startswith(("message_", "activity_")) or name == "website_message_ids"
+
+    def _xero_check_protected(self, names):
+        """Refuse a change of the record's content, state or Xero link outside the record's own actions.
+
+        The actions (generate, push, retry, cancel, the cron) check the user's group and company and then
+        write as superuser; nothing else may set the payload, its hash and signature, the Xero id, the
+        connection or the state. A context key would not do: the context of an RPC call is the caller's.
+        """
+        if self.env.su:
+            return
+        protected = sorted(name for name in names if not self._xero_writable_field(name))
+        if protected:
+            raise AccessError(
+                self.env._(
+                    "Xero bill records are changed only by their actions (Generate Xero Bills, Push, Retry, "
+                    "Cancel in Xero): %(fields)s cannot be written directly.",
+                    fields=", ".join(protected),
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._xero_check_protected(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._xero_check_protected(vals)
+        return super().write(vals)
+
+    def _xero_check_action_access(self):
+        """Before an action writes as superuser: the user is a Xero user and may read these records
+        (their company is one of the user's)."""
+        if self.env.su:
+            return
+        if not self.env.user.has_group("hr_payroll_xero.group_xero_user"):
+            raise AccessError(self.env._("Only Xero users may push or cancel Xero bills."))
+        self.check_access("read")
+
+    @api.model
+    def _xero_payload_signature(self, record_id, payload):
+        """HMAC of ``payload`` stored on record ``record_id``, keyed with the database secret."""
+        return odoo_hmac(self.env(su=True), PAYLOAD_SCOPE, f"{record_id}:{payload or ''}")
+
+    def _xero_payload_intact(self):
+        """Whether the stored payload is the one Odoo generated (its signature and hash match)."""
+        self.ensure_one()
+        if not self.payload or not self.payload_signature or not self.content_hash:
+            return False
+        return consteq(
+            self.payload_signature, self._xero_payload_signature(self.id, self.payload)
+        ) and consteq(self.content_hash, content_digest(self.payload))
+
+    def _xero_tampered_message(self):
+        return self.env._(
+            "Bill %s: the stored bill was changed outside Odoo: generate again (Generate Xero Bills on its "
+            "batch) before it is sent.",
+            self.invoice_number,
+        )
 
     # ------------------------------------------------------------------ computes
 
@@ -225,11 +318,13 @@ class XeroBillRecord(models.Model):
 
     def _xero_content_vals(self, bill, rules_by_key, accounts_by_code):
         """Values that describe ``bill`` (its content, hash and lines) on this record."""
+        self.ensure_one()
         payload = self._xero_dump(bill)
         return dict(
             self._xero_header_vals(bill),
             payload=payload,
             content_hash=content_digest(payload),
+            payload_signature=self._xero_payload_signature(self.id, payload),
             odoo_url=bill.url,
             line_ids=[(5, 0, 0)]
             + [(0, 0, vals) for vals in self._xero_line_vals(bill, rules_by_key, accounts_by_code)],
@@ -266,7 +361,7 @@ class XeroBillRecord(models.Model):
                 idx,
                 line.account_code,
                 get_account(line.account_code, False),
-                line.description,
+                line.description[:MAX_DESCRIPTION],  # shown here; the payload keeps what is sent
                 float(line.amount),
                 line.pay_item,
                 get_rule(line.pay_item, False),
@@ -286,11 +381,15 @@ class XeroBillRecord(models.Model):
         no follower, no tracking of their initial state (their form shows who generated them and
         when; later changes are tracked and logged as usual). The link back to Odoo that each bill
         carries holds the record's id, known only once the record exists, and is part of the payload
-        and of its hash: those three columns are then set with one UPDATE. The lines, plain values
+        and of its hash and signature: those four columns are then set with one UPDATE. The lines, plain values
         with no computed field depending on them, are streamed with one COPY (PostgreSQL's bulk load:
         for 130,000 lines it spares the client-side quoting of a multi-row INSERT, about 2 s).
         Returns the records.
         """
+        # Records and their lines are written only by the record's actions, as superuser: the COPY of the
+        # lines below bypasses the ORM's checks, so the caller's rights are checked here.
+        if not self.env.su:
+            raise AccessError(self.env._("Xero bill records are created only by Generate Xero Bills."))
         records = self.with_context(
             tracking_disable=True, mail_notrack=True, mail_create_nolog=True, mail_create_nosubscribe=True
         ).create(
@@ -306,19 +405,18 @@ class XeroBillRecord(models.Model):
         ]
         cr = self.env.cr
         rows = []
+        sign = self._xero_payload_signature
         for record_id, bill in zip(records.ids, bills, strict=True):
             payload = self._xero_dump(bill)
-            rows.append((record_id, payload, content_digest(payload), bill.url))
+            rows.append((record_id, payload, content_digest(payload), sign(record_id, payload), bill.url))
         cr.execute_values(
             "UPDATE xero_bill_record r SET payload = v.payload, content_hash = v.content_hash, "
-            "odoo_url = v.odoo_url FROM (VALUES %s) AS v(id, payload, content_hash, odoo_url) "
-            "WHERE r.id = v.id",
+            "payload_signature = v.payload_signature, odoo_url = v.odoo_url "
+            "FROM (VALUES %s) AS v(id, payload, content_hash, payload_signature, odoo_url) WHERE r.id = v.id",
             rows,
             page_size=len(rows),
         )
-        records.invalidate_recordset(["payload", "content_hash", "odoo_url"])
-        Line = self.env["xero.bill.record.line"]
-        Line.check_access("create")
+        records.invalidate_recordset(["payload", "content_hash", "payload_signature", "odoo_url"])
         # The ORM's create_date of the records (the transaction's time), and its create_uid.
         meta = TAB.join(_copy_text(value) for value in (self.env.uid, self.env.uid, cr.now(), cr.now()))
         text = _CopyTexts()
@@ -346,17 +444,15 @@ class XeroBillRecord(models.Model):
     def _xero_bill(self):
         """The sidecar Bill stored on this record, exactly as it was built."""
         self.ensure_one()
+        if not self._xero_payload_intact():
+            raise UserError(self._xero_tampered_message())
         bill = Bill.from_content(
             json.loads(self.payload),
             type_name=self.type_name or "",
             pay_items=[line.pay_item or "" for line in self.line_ids.sorted("sequence")],
         )
-        if bill.content_hash() != self.content_hash:  # pragma: no cover - a stored payload is never edited
-            raise UserError(
-                self.env._(
-                    "Bill %s was altered after it was generated: generate it again.", self.invoice_number
-                )
-            )
+        if bill.content_hash() != self.content_hash:  # pragma: no cover - the signed payload is canonical
+            raise UserError(self._xero_tampered_message())
         return bill
 
     # ------------------------------------------------------------------ checks before sending
@@ -433,7 +529,8 @@ class XeroBillRecord(models.Model):
 
     def action_push(self):
         """Push (or retry) the selected records now."""
-        records = self.filtered(lambda r: r.state in ("draft", "queued", "failed") or r.pending_update)
+        self._xero_check_action_access()
+        records = self.sudo().filtered(lambda r: r.state in ("draft", "queued", "failed") or r.pending_update)
         if not records:
             raise UserError(self.env._("There is nothing to push: the selected bills are sent or cancelled."))
         records.write({"state": "queued", "next_attempt_at": False})
@@ -480,11 +577,17 @@ class XeroBillRecord(models.Model):
     def _xero_push(self):
         """Send the records to Xero: one ``create_bills`` call per connection, updates of drafts one by one.
 
-        Never raises for Xero's answers: each record ends sent or failed with its reason.
+        Called as superuser by the actions, after their access checks. Never raises for Xero's answers nor
+        for one record's bad data: each record ends sent or failed with its reason.
         """
         records = self._xero_lock().filtered(
             lambda r: r.state in ("draft", "queued", "failed") or (r.pending_update and r.xero_id)
         )
+        tampered = records.filtered(lambda r: not r._xero_payload_intact())
+        for record in tampered:
+            _logger.warning("Xero bill record %s: payload signature mismatch, not sent", record.id)
+            record._xero_fail(record._xero_tampered_message(), retryable=False, count=False)
+        records -= tampered
         problems = records._xero_local_problems()
         for record, message in problems.items():
             record._xero_fail(message, retryable=False, count=False)
@@ -504,27 +607,45 @@ class XeroBillRecord(models.Model):
         creates = self.filtered(lambda r: not r.xero_id)
         updates = self - creates
         creates._xero_count_attempt()
-        bills = [record._xero_bill() for record in creates]
-        results = []
-        if bills:
-            try:
-                results = client.create_bills(bills)
-            except (XeroError, UserError) as exc:
-                results = list(getattr(exc, "partial_results", ()))
-                done = creates._xero_apply_results(results)
-                (creates - done)._xero_fail_from(exc)
-            else:
-                creates._xero_apply_results(results)
-                missing = creates.filtered(
-                    lambda r: r.invoice_number not in {x.invoice_number for x in results}
-                )
-                for record in missing:
-                    record._xero_fail(
-                        self.env._("Xero's answer does not mention this bill: push it again."), count=False
-                    )
+        results = creates._xero_create_in_xero(client, [record._xero_bill() for record in creates])
         for record in updates | creates.filtered("pending_update"):
             record._xero_update_in_xero(client)
         creates._xero_store_contacts(results)
+
+    def _xero_create_in_xero(self, client, bills):
+        """Create ``bills`` (the bills of ``self``, in order) in Xero in one call; returns Xero's results.
+
+        When the call fails on something that is neither Xero's answer nor a known problem (the SDK raises
+        ``ValueError`` for a value over Xero's limits, e.g. a ContactNumber over 50 characters), the bills
+        are sent again in halves until the record at fault fails alone and the others go: each call looks
+        its bills up first, so a bill created before the failure is found, never created twice.
+        """
+        if not self:
+            return []
+        try:
+            results = client.create_bills(bills)
+        except psycopg2.Error:
+            raise  # the transaction is lost: the cron's savepoint deals with it
+        except (XeroError, UserError) as exc:
+            results = list(getattr(exc, "partial_results", ()))
+            done = self._xero_apply_results(results)
+            (self - done)._xero_fail_from(exc)
+            return results
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if len(self) == 1:
+                self._xero_fail_unexpected(exc)
+                return []
+            half = len(self) // 2
+            return self[:half]._xero_create_in_xero(client, bills[:half]) + self[half:]._xero_create_in_xero(
+                client, bills[half:]
+            )
+        self._xero_apply_results(results)
+        numbers = {result.invoice_number for result in results}
+        for record in self.filtered(lambda r: r.invoice_number not in numbers):
+            record._xero_fail(
+                self.env._("Xero's answer does not mention this bill: push it again."), count=False
+            )
+        return results
 
     def _xero_count_attempt(self):
         for record in self:
@@ -552,14 +673,17 @@ class XeroBillRecord(models.Model):
                         "sent_at": fields.Datetime.now(),
                     }
                 )
-                if result.already_existed and not record._xero_same_total(result.total):
-                    # An earlier push whose answer was lost created it, then the batch changed.
+                differences = record._xero_found_differences(result)
+                if differences:
+                    # An earlier push whose answer was lost created it, then the batch changed: the update
+                    # that follows in the same push gives it the record's content.
                     record.pending_update = True
-                    body = self.env._(
-                        "Found in Xero (%(status)s) with another total (%(total)s): it is updated with "
-                        "the batch's amounts.",
-                        status=result.status,
-                        total=result.total,
+                    body = Markup("%s<ul>%s</ul>") % (
+                        self.env._(
+                            "Found in Xero (%(status)s) with another content: it is updated with the batch's.",
+                            status=result.status,
+                        ),
+                        Markup().join(Markup("<li>%s</li>") % difference for difference in differences),
                     )
                 elif result.already_existed:
                     body = self.env._(
@@ -581,6 +705,28 @@ class XeroBillRecord(models.Model):
                     count=False,
                 )
         return done
+
+    def _xero_found_differences(self, result):
+        """Sentences saying how the bill Xero already had differs from this record (empty: it does not)."""
+        self.ensure_one()
+        if not result.already_existed:
+            return ()
+        differences = getattr(result, "differences", None)
+        if differences is not None:
+            return tuple(differences)
+        # A sidecar without PushResult.differences: the totals only.
+        if self._xero_same_total(result.total):
+            return ()
+        return (
+            self.env._(
+                "its total is %(total)s, the batch's %(ours)s",
+                total=result.total,
+                ours=self._xero_total_text(),
+            ),
+        )
+
+    def _xero_total_text(self):
+        return f"{self.total:.{self.currency_id.decimal_places}f}" if self.currency_id else str(self.total)
 
     def _xero_same_total(self, total):
         """Whether Xero's ``total`` of this bill is the record's (to the currency's precision)."""
@@ -631,6 +777,28 @@ class XeroBillRecord(models.Model):
         for record in self:
             record._xero_fail(message, retryable=False, count=False)
 
+    def _xero_fail_unexpected(self, exc):
+        """Mark the records failed after an error that is neither Xero's answer nor a known problem: most
+        often a value the SDK refuses (``ValueError``: over one of Xero's limits). Sending the same bill
+        again gives the same error, so the cron leaves it: it waits for a person."""
+        _logger.warning("Xero push of records %s failed unexpectedly", self.ids, exc_info=True)
+        # The SDK's ValueError names the field and the limit; other exceptions may carry anything.
+        detail = str(exc)[:500] if isinstance(exc, (ValueError, TypeError)) else type(exc).__name__
+        for record in self:
+            record._xero_fail(
+                self.env._(
+                    "Xero cannot take this bill (%(error)s). Fix the data it comes from (a contact number "
+                    "holds at most %(contact)s characters, a contact name %(name)s, a line description "
+                    "%(description)s), generate the bills again, then push.",
+                    error=detail,
+                    contact=MAX_CONTACT_NUMBER,
+                    name=MAX_CONTACT_NAME,
+                    description=MAX_DESCRIPTION,
+                ),
+                retryable=False,
+                count=False,
+            )
+
     def _xero_fail(self, message, retryable=True, count=True, next_attempt=None):
         self.ensure_one()
         if count:
@@ -653,13 +821,45 @@ class XeroBillRecord(models.Model):
         self.message_post(body=self.env._("Not sent to Xero: %s", message))
         _logger.info("Xero bill record %s (%s) failed: %s", self.id, self.invoice_number, message)
 
+    def _xero_check_document(self, client, current):
+        """Refuse (``UserError``) unless ``current``, the Xero document at this record's Xero id, is this
+        record's bill: same number, same contact. A Xero id pointing at another document must never make
+        Push overwrite it nor Cancel delete or void it."""
+        self.ensure_one()
+        if (current.number or "") != self.invoice_number:
+            reason = self.env._("its number is %s", current.number or "-")
+        else:
+            contact_id = client.find_contact(self.contact_name or "", self.contact_number or None)
+            if contact_id and current.contact_id == contact_id:
+                return
+            reason = self.env._("its contact is not %s", self.contact_name)
+        _logger.warning(
+            "Xero bill record %s (%s): Xero document %s is another document, left alone",
+            self.id,
+            self.invoice_number,
+            self.xero_id,
+        )
+        raise UserError(
+            self.env._(
+                "Bill %(number)s: the Xero document %(xero_id)s is not this bill (%(reason)s), so it was "
+                "neither updated nor cancelled. Check it in Xero: if its number or contact was changed there, "
+                "set them back to %(number)s and %(contact)s, then try again.",
+                number=self.invoice_number,
+                xero_id=self.xero_id,
+                reason=reason,
+                contact=self.contact_name,
+            )
+        )
+
     def _xero_update_in_xero(self, client):
         """Replace the content of the DRAFT/SUBMITTED bill in Xero by this record's payload."""
         self.ensure_one()
         self.attempts += 1
         credit = self.doc_type == ACCPAYCREDIT
         try:
+            bill = self._xero_bill()
             current = client.get_bill(self.xero_id, credit_note=credit)
+            self._xero_check_document(client, current)
             if current.status not in EDITABLE_STATUSES:
                 self.write(
                     {
@@ -674,9 +874,14 @@ class XeroBillRecord(models.Model):
                     }
                 )
                 return
-            result = client.update_draft_bill(self.xero_id, self._xero_bill())
+            result = client.update_draft_bill(self.xero_id, bill)
+        except psycopg2.Error:
+            raise
         except (XeroError, UserError) as exc:
             self._xero_fail_from(exc)
+            return
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            self._xero_fail_unexpected(exc)
             return
         self.write(
             {
@@ -712,8 +917,10 @@ class XeroBillRecord(models.Model):
     def _cron_push_queued(self):
         """Every 10 minutes: push queued bills and retry temporary failures whose time has come.
 
-        Each connection's chunk is committed on its own so that what Xero accepted is never
-        forgotten because a later connection fails; the cron re-triggers itself when work is left.
+        Each connection's chunk runs in a savepoint and is committed on its own, so that what Xero
+        accepted is never forgotten because a later connection fails, and one connection (or one
+        record) that fails unexpectedly does not stop the others; the cron re-triggers itself when
+        work is left.
         """
         now = fields.Datetime.now()
         domain = [
@@ -727,10 +934,21 @@ class XeroBillRecord(models.Model):
             ("next_attempt_at", "=", False),
             ("next_attempt_at", "<=", now),
         ]
-        records = self.search(domain, order="id", limit=CRON_CHUNK + 1)
+        records = self.sudo().search(domain, order="id", limit=CRON_CHUNK + 1)
         more = len(records) > CRON_CHUNK
-        for _connection, group in records[:CRON_CHUNK].grouped("connection_id").items():
-            group._xero_push()
+        for connection, group in records[:CRON_CHUNK].grouped("connection_id").items():
+            try:
+                with self.env.cr.savepoint():
+                    group._xero_push()
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                # Rolled back to the savepoint: Xero may have created some of these bills, which the next
+                # push finds by number before sending anything again.
+                _logger.exception(
+                    "Xero push cron: bills %s of connection %s stopped on an unexpected error",
+                    group.ids,
+                    connection.id,
+                )
+                group._xero_fail_after_crash(exc)
             if not modules.module.current_test:
                 # Bills Xero accepted must stay recorded as sent even if a later chunk fails badly.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -738,10 +956,32 @@ class XeroBillRecord(models.Model):
             self.env.ref("hr_payroll_xero.ir_cron_xero_push_queued")._trigger()
         return True
 
+    def _xero_fail_after_crash(self, exc):
+        """After the push of these records was rolled back: retry later, counting the attempt (so a record
+        that always crashes stops after ``MAX_ATTEMPTS``)."""
+        now = fields.Datetime.now()
+        try:
+            with self.env.cr.savepoint():
+                for record in self.exists():
+                    record._xero_fail(
+                        self.env._(
+                            "The push stopped on an unexpected error (%s); the cron tries again later.",
+                            type(exc).__name__,
+                        ),
+                        retryable=True,
+                        next_attempt=now + timedelta(minutes=10 * 2 ** max(0, record.attempts)),
+                    )
+        except Exception:  # pylint: disable=broad-exception-caught
+            _logger.exception("Xero push cron: could not mark records %s failed", self.ids)
+
     # ------------------------------------------------------------------ cancel
 
     def action_cancel_in_xero(self):
         """Delete (draft/submitted) or void (approved, unpaid) the bills in Xero; paid ones are refused."""
+        self._xero_check_action_access()
+        return self.sudo()._xero_cancel_in_xero()
+
+    def _xero_cancel_in_xero(self):
         cancelled, refused = self.browse(), []
         changed_in_xero = False
         for connection, group in (
@@ -753,6 +993,7 @@ class XeroBillRecord(models.Model):
                     record._xero_cancel_locally()
                     cancelled |= record
                     continue
+                credit = record.doc_type == ACCPAYCREDIT
                 try:
                     if client is None:
                         client = connection._xero_client()
@@ -761,7 +1002,8 @@ class XeroBillRecord(models.Model):
                         record._xero_cancel_locally()
                         cancelled |= record
                         continue
-                    doc = client.cancel_bill(record.xero_id, credit_note=record.doc_type == ACCPAYCREDIT)
+                    record._xero_check_document(client, client.get_bill(record.xero_id, credit_note=credit))
+                    doc = client.cancel_bill(record.xero_id, credit_note=credit)
                 except (XeroError, UserError) as exc:
                     message = exc.errors[0] if isinstance(exc, ValidationFailed) and exc.errors else str(exc)
                     refused.append((record, message))
@@ -831,11 +1073,22 @@ class XeroBillRecord(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_in_xero(self):
+        """Only bills that never reached Xero (or were cancelled there) may be deleted."""
         for record in self:
-            if record.xero_id and record.state != "cancelled":
+            if record.state == "cancelled":
+                continue
+            if record.xero_id:
                 raise UserError(
                     self.env._(
                         "Bill %s is in Xero: cancel it in Xero before deleting it here.",
+                        record.invoice_number,
+                    )
+                )
+            if record.attempts:
+                raise UserError(
+                    self.env._(
+                        "Bill %s was pushed and may have reached Xero: click Cancel in Xero first (it looks "
+                        "the bill up in Xero and cancels it there or here), then delete it.",
                         record.invoice_number,
                     )
                 )

@@ -1,5 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+from .xero_bill_record import MAX_DESCRIPTION
 
 
 class XeroBillRecordLine(models.Model):
@@ -12,9 +15,27 @@ class XeroBillRecordLine(models.Model):
     sequence = fields.Integer()
     account_id = fields.Many2one("xero.account", string="Xero Account", ondelete="set null")
     account_code = fields.Char(required=True)
-    description = fields.Char()
+    description = fields.Char(size=MAX_DESCRIPTION)
     currency_id = fields.Many2one(related="record_id.currency_id")
     amount = fields.Monetary(currency_field="currency_id")
     pay_item = fields.Char(help="The pay item key the line was summed from.")
     salary_rule_id = fields.Many2one("hr.salary.rule", ondelete="set null")
     tracking = fields.Char(help="Tracking category and option, e.g. Department: Sales.")
+
+    def _xero_check_protected(self):
+        """Lines show what a record's payload holds: only the record's actions write them, as superuser."""
+        if not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "Xero bill lines are written only by Generate Xero Bills: generate the bills again instead."
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._xero_check_protected()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._xero_check_protected()
+        return super().write(vals)

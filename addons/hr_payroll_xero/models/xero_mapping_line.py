@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from .xero_bill_record import MAX_DESCRIPTION
+
 
 class XeroMappingLine(models.Model):
     _name = "xero.mapping.line"
@@ -34,7 +36,9 @@ class XeroMappingLine(models.Model):
         default="+",
         help='"-" turns the pay item around, e.g. an employee deduction computed as a negative amount.',
     )
-    description = fields.Char(help="Text of the bill line; the pay item's name when empty.")
+    description = fields.Char(
+        size=MAX_DESCRIPTION, help="Text of the bill line; the pay item's name when empty."
+    )
 
     _sql_constraints = [
         (

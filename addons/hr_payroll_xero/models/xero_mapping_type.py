@@ -4,9 +4,12 @@ import re
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .xero_bill_record import MAX_CONTACT_NAME, MAX_TRACKING_NAME
+
 GROUPINGS = [("run", "One bill per batch"), ("employee", "One bill per employee")]
 BILL_STATUSES = [("DRAFT", "Draft"), ("SUBMITTED", "Submitted for approval"), ("AUTHORISED", "Approved")]
 MAX_CODE = 20
+MAX_DUE_DAYS = 3650  # ten years: anything longer is a typing error
 
 
 def code_from_name(name):
@@ -42,6 +45,7 @@ class XeroMappingType(models.Model):
     )
     contact_name = fields.Char(
         string="Xero Contact",
+        size=MAX_CONTACT_NAME,
         help="Name of the supplier in Xero the batch's bill is addressed to; created in Xero when missing.",
     )
     bill_status = fields.Selection(
@@ -52,6 +56,7 @@ class XeroMappingType(models.Model):
     )
     due_days = fields.Integer(string="Due After (days)", help="Due date = payment date + this many days.")
     tracking_category = fields.Char(
+        size=MAX_TRACKING_NAME,
         help='Name of a Xero tracking category (e.g. "Department"): the lines are then split by the '
         "employees' departments, each department's name being the tracking option.",
     )
@@ -72,7 +77,11 @@ class XeroMappingType(models.Model):
             "unique(company_id, code)",
             "Each mapping type of a company needs its own code: it is part of the bill numbers.",
         ),
-        ("due_days_positive", "CHECK(due_days >= 0)", "The due date cannot be before the payment date."),
+        (
+            "due_days_positive",
+            f"CHECK(due_days >= 0 AND due_days <= {MAX_DUE_DAYS})",
+            "The due date is between the payment date and ten years after it.",
+        ),
     ]
 
     @api.model_create_multi
@@ -103,6 +112,20 @@ class XeroMappingType(models.Model):
                         'Mapping type "%(name)s" makes one bill per batch: enter the Xero contact it is '
                         "addressed to (e.g. the MPF trustee).",
                         name=mtype.name,
+                    )
+                )
+
+    @api.constrains("due_days")
+    def _check_due_days(self):
+        for mtype in self:
+            if not 0 <= mtype.due_days <= MAX_DUE_DAYS:
+                raise ValidationError(
+                    self.env._(
+                        'Mapping type "%(name)s": the bills are due between 0 and %(max)s days after the payment '
+                        "date, not %(days)s.",
+                        name=mtype.name,
+                        max=MAX_DUE_DAYS,
+                        days=mtype.due_days,
                     )
                 )
 

@@ -3,3 +3,4 @@ from . import test_generate
 from . import test_push
 from . import test_mapping
 from . import test_uninstall
+from . import test_record_security

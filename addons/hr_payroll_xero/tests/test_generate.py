@@ -156,6 +156,18 @@ class TestGenerate(XeroPayrollCase):
         self.assertEqual(invoice["CurrencyCode"], other)
         self.assertEqual(invoice["Total"], Decimal("19050.20"))  # 9525.10 at the rate of 31 October
 
+    def test_amounts_beyond_what_xero_stores_are_refused_naming_the_bill(self):
+        tycoon = self._xero_make_employee("Tycoon Lau", self.dept_ops, 2e13)
+        run = self._xero_make_batch(tycoon, name="October 2026 tycoon")
+        prep = run._xero_prepare()
+        self.assertTrue(prep.errors)
+        self.assertRegex("\n".join(prep.errors), f"NET/EMP{tycoon.id}|Tycoon Lau")
+        with self.assertRaises(UserError) as caught:
+            run._xero_generate_bills()
+        self.assertRegex(str(caught.exception), f"NET/EMP{tycoon.id}|Tycoon Lau")
+        self.assertFalse(self._records(run))
+        self.assertEqual(self.sandbox.invoices(self.DEMO_TENANT_ID), [])
+
     def test_nothing_mapped_is_refused_with_a_clear_message(self):
         (self.net_type | self.mpf_type).active = False
         with self.assertRaisesRegex(UserError, "no mapping type"):

@@ -60,3 +60,23 @@ class TestMapping(XeroPayrollCase):
         self.assertEqual(status["XGROSS"], {("ignored", False)})
         self.assertEqual(status["XMPF_EE"], {("mapped", "NET"), ("mapped", "MPF")})
         self.assertEqual(status["XBASIC"], {("mapped", "NET")})
+
+    def test_bills_are_due_within_ten_years_of_the_payment_date(self):
+        self.mpf_type.due_days = 3650
+        for days in (-1, 3651, 3_000_000):
+            with self.assertRaisesRegex(ValidationError, "between 0 and 3650 days"):
+                self.mpf_type.due_days = days
+
+    def test_fields_sent_to_xero_hold_no_more_than_xero_takes(self):
+        sizes = {
+            ("xero.bill.record", "contact_number"): 50,
+            ("xero.bill.record", "contact_name"): 255,
+            ("xero.bill.record", "invoice_number"): 255,
+            ("xero.bill.record.line", "description"): 4000,
+            ("xero.mapping.line", "description"): 4000,
+            ("xero.mapping.type", "contact_name"): 255,
+            ("xero.mapping.type", "tracking_category"): 100,
+            ("hr.employee", "xero_contact_number"): 50,
+        }
+        for (model, name), size in sizes.items():
+            self.assertEqual(self.env[model]._fields[name].size, size, f"{model}.{name}")

@@ -3,12 +3,19 @@ import dataclasses
 import json
 from datetime import timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
+from payroll_xero.bills import content_digest
+
+from ..models.xero_bill_record import XeroBillRecord
 from .common import XeroPayrollCase
+
+RECORD_LOGGER = "odoo.addons.hr_payroll_xero.models.xero_bill_record"
 
 
 @tagged("post_install", "-at_install")
@@ -175,6 +182,72 @@ class TestPush(XeroPayrollCase):
         self.assertFalse(record.pending_update)
         [invoice] = self._invoices()
         self.assertEqual(invoice["Total"], bill.total)
+
+    def test_bill_found_in_xero_with_the_same_content_is_left_alone(self):
+        record = self.batch._xero_generate_bills(push=False)
+        [created] = self.connection._xero_client().create_bills([record._xero_bill()])
+        writes = len(self._writes())
+        record._xero_push()
+        self.assertEqual(record.state, "sent", record.last_error)
+        self.assertEqual(record.xero_id, created.xero_id)
+        self.assertFalse(record.pending_update)
+        self.assertEqual(len(self._writes()), writes)  # no update sent
+
+    def _force_contact_number(self, record, number):
+        """Give ``record`` a payload with ``number`` as ContactNumber, signed as Odoo's own."""
+        content = json.loads(record.payload)
+        content["contact"]["number"] = number
+        payload = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        record.sudo().write(
+            {
+                "payload": payload,
+                "content_hash": content_digest(payload),
+                "payload_signature": record._xero_payload_signature(record.id, payload),
+            }
+        )
+
+    def test_cron_fails_a_bill_over_xero_limits_alone_and_sends_the_others(self):
+        self.net_type.active = True
+        records = self.batch._xero_generate_bills(push=False)
+        records.sudo().write({"state": "queued"})
+        alice = records.filtered(lambda r: r.employee_id == self.alice)
+        self._force_contact_number(alice, "X" * 60)  # Xero takes 50 characters at most
+        self._cron()
+        self.assertEqual(alice.state, "failed")
+        self.assertFalse(alice.retryable)
+        self.assertTrue(alice.last_error)
+        others = records - alice
+        self.assertEqual(set(others.mapped("state")), {"sent"}, others.mapped("last_error"))
+        self.assertEqual(len(self._invoices()), 4)
+        calls = len(self.sandbox.calls)
+        self._cron()  # not retried: it waits for a person
+        self.assertEqual(len(self.sandbox.calls), calls)
+        self.assertEqual(alice.state, "failed")
+
+    def test_cron_goes_on_with_the_other_connections_when_one_stops_on_an_unexpected_error(self):
+        self.net_type.active = True
+        records = self.batch._xero_generate_bills(push=False).sorted("id")
+        records.sudo().write({"state": "queued"})
+        broken = records[0]
+        broken.sudo().connection_id = False  # its own group, processed first
+        original = XeroBillRecord._xero_local_problems
+
+        def crash_without_connection(self_):
+            if self_.filtered(lambda r: not r.connection_id):
+                raise RuntimeError("database hiccup")
+            return original(self_)
+
+        with (
+            patch.object(XeroBillRecord, "_xero_local_problems", crash_without_connection),
+            mute_logger(RECORD_LOGGER),
+        ):
+            self._cron()
+        self.assertEqual(broken.state, "failed")
+        self.assertTrue(broken.retryable)
+        self.assertEqual(broken.attempts, 1)
+        self.assertIn("unexpected error", broken.last_error)
+        self.assertEqual(set((records - broken).mapped("state")), {"sent"})
+        self.assertEqual(len(self._invoices()), 4)
 
     def test_one_create_call_for_all_bills_of_a_connection(self):
         self.net_type.active = True
