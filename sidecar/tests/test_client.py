@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from common import Sleeps, TokenStore, calls_to, consent, make_bill, make_client
+from common import Sleeps, TokenStore, calls_to, consent, endpoints, make_bill, make_client
 
+from payroll_xero import oauth
 from payroll_xero.bills import ACCPAYCREDIT
-from payroll_xero.client import TenantLimiter, idempotency_key
+from payroll_xero.client import TenantLimiter, XeroBill, XeroBillLine, bill_differences, idempotency_key
 from payroll_xero.errors import (
     RateLimited,
     ReconnectNeeded,
     ValidationFailed,
+    XeroError,
     XeroUnavailable,
 )
-from payroll_xero.sandbox import DEMO_TENANT_ID, SECOND_TENANT_ID
+from payroll_xero.oauth import Token
+from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SECOND_TENANT_ID
 
 
 @pytest.fixture
@@ -234,6 +239,110 @@ def test_bill_dated_before_the_lock_date_is_refused_with_xeros_message(sandbox, 
     sandbox.set_lock_date(DEMO_TENANT_ID, datetime(2026, 12, 31).date())
     [result] = client.create_bills([make_bill("V/LOCK")])
     assert not result.ok and "lock date" in result.errors[0]
+
+
+# --------------------------------------------------------------------------- found bills: content
+
+
+def _wages(number="D/1", **kw):
+    kw.setdefault(
+        "lines",
+        (
+            ("477", "Basic salary", "12345.5"),
+            ("479", "Housing allowance", "2000"),
+            ("480", "Overtime", "0.10"),
+        ),
+    )
+    kw.setdefault("tracking", (("Department", "Sales"),))
+    return make_bill(number, **kw)
+
+
+def test_found_bill_with_the_same_content_has_no_differences(client):
+    bills = [_wages(), make_bill("D/CN", doc_type=ACCPAYCREDIT, lines=(("826", "Loan repaid", "99.999"),))]
+    assert all(r.ok for r in client.create_bills(bills))
+    again = client.create_bills(bills)
+    assert all(r.already_existed for r in again)
+    assert [r.differences for r in again] == [(), ()]
+    contact_id = client.ensure_contact("HSBC MPF Trustee")
+    found = client.find_bill("D/1", contact_id)
+    assert found.contact_id == contact_id and found.contact_name == "HSBC MPF Trustee"
+    assert (found.date, found.due_date, found.currency) == (bills[0].date, bills[0].due_date, "HKD")
+    assert [(ln.account_code, ln.amount, ln.tracking) for ln in found.lines] == [
+        ("477", Decimal("12345.50"), (("Department", "Sales"),)),
+        ("479", Decimal("2000.00"), (("Department", "Sales"),)),
+        ("480", Decimal("0.10"), (("Department", "Sales"),)),
+    ]
+    assert bill_differences(bills[0], found) == ()  # by contact name
+    assert bill_differences(bills[0], found, contact_id) == ()
+
+
+def test_found_bill_with_the_same_total_but_other_lines_reports_each_difference(client):
+    [first] = client.create_bills([_wages()])
+    changed = _wages(
+        lines=(
+            ("482", "Basic salary", "12345.50"),
+            ("479", "Housing", "1000.00"),
+            ("480", "Overtime", "1000.10"),
+        ),
+        tracking=(("Department", "Finance"),),
+    )
+    assert changed.total == Decimal("14345.60") and first.total == Decimal("14345.60")
+    [again] = client.create_bills([changed])
+    assert again.already_existed and again.xero_id == first.xero_id and again.total == first.total
+    assert again.differences == (
+        'line 1 (Basic salary), account: "477" in Xero, "482" in the bill sent.',
+        "line 1 (Basic salary), tracking: Department: Sales in Xero, Department: Finance in the bill sent.",
+        "line 2 (Housing), amount: 2,000.00 in Xero, 1,000.00 in the bill sent.",
+        'line 2, description: "Housing allowance" in Xero, "Housing" in the bill sent.',
+        "line 2 (Housing), tracking: Department: Sales in Xero, Department: Finance in the bill sent.",
+        "line 3 (Overtime), amount: 0.10 in Xero, 1,000.10 in the bill sent.",
+        "line 3 (Overtime), tracking: Department: Sales in Xero, Department: Finance in the bill sent.",
+    )
+
+
+def test_found_bill_with_other_dates_contact_currency_or_lines_says_so(client):
+    bill = _wages()
+    client.create_bills([bill])
+    contact_id = client.ensure_contact(bill.contact_name)
+    found = client.find_bill(bill.invoice_number, contact_id)
+    other = replace(
+        bill,
+        date=date(2026, 11, 30),
+        due_date=date(2026, 12, 10),
+        currency="USD",
+        lines=bill.lines[:2],
+    )
+    assert bill_differences(other, found, contact_id) == (
+        "date: 2026-10-31 in Xero, 2026-11-30 in the bill sent.",
+        "due date: 2026-11-10 in Xero, 2026-12-10 in the bill sent.",
+        'currency: "HKD" in Xero, "USD" in the bill sent.',
+        "lines: 3 in Xero, 2 in the bill sent.",
+        "total: 14,345.60 in Xero, 14,345.50 in the bill sent.",
+    )
+    [message] = bill_differences(bill, found, "another-contact-id")
+    assert message.startswith("contact: another contact in Xero (HSBC MPF Trustee)")
+    assert bill_differences(replace(bill, contact_name="Other Trustee"), found) == (
+        'contact: "HSBC MPF Trustee" in Xero, "Other Trustee" in the bill sent.',
+    )
+
+
+def test_a_namesake_contact_named_with_its_number_is_the_same_contact(client):
+    bill = _wages(contact="Jane Doe", contact_number="E0043")
+    found = XeroBill(
+        xero_id="x",
+        number=bill.invoice_number,
+        status="DRAFT",
+        total=bill.total,
+        contact_id="c",
+        contact_name="Jane Doe (E0043)",
+        date=bill.date,
+        due_date=bill.due_date,
+        currency="HKD",
+        lines=tuple(
+            XeroBillLine(ln.account_code, ln.description, ln.amount, ln.tracking) for ln in bill.lines
+        ),
+    )
+    assert bill_differences(bill, found) == ()
 
 
 # --------------------------------------------------------------------------- change
@@ -498,3 +607,103 @@ def test_logs_and_errors_never_hold_tokens(sandbox, store, client, caplog):
     text = caplog.text + str(info.value)
     assert all(s not in text for s in secrets)
     assert "Bearer" not in text
+
+
+def _refresher(sandbox, store):
+    """A ``refresh`` callback standing in for the addon's locked refresh: it rotates and stores
+    the token itself and records what it was handed."""
+    real_refresh = oauth.refresh
+    handed: list[Token] = []
+
+    def refresh(stale: Token) -> Token:
+        handed.append(stale)
+        return real_refresh(
+            DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, stale, store.save, endpoints=endpoints(sandbox)
+        )
+
+    return refresh, handed
+
+
+def _client_must_not_refresh_itself(monkeypatch):
+    def refused(*args, **kwargs):
+        raise AssertionError("the client refreshed the token itself")
+
+    monkeypatch.setattr(oauth, "refresh", refused)
+
+
+def test_401_goes_through_the_refresh_callback_exactly_once(sandbox, store, monkeypatch):
+    refresh, handed = _refresher(sandbox, store)
+    client_saves: list[Token] = []
+    client = make_client(sandbox, store, refresh=refresh)
+    client._save_token = client_saves.append
+    stale = store.token
+    _client_must_not_refresh_itself(monkeypatch)
+    sandbox.expire_access_tokens()  # Xero answers 401 although the token looks fresh here
+    assert client.organisation().base_currency == "HKD"
+    assert handed == [stale]
+    assert client_saves == []  # the callback stored the rotated token, not the client
+    assert len(store.saved) == 1 and store.token.access_token != stale.access_token
+    assert [c[2] for c in calls_to(sandbox, "GET", "/Organisation")] == [401, 200]
+
+
+def test_token_near_expiry_goes_through_the_refresh_callback_before_the_call(sandbox, store, monkeypatch):
+    token = store.token
+    store.token = Token(token.access_token, token.refresh_token, datetime.now(timezone.utc), token.scopes)
+    refresh, handed = _refresher(sandbox, store)
+    client = make_client(sandbox, store, refresh=refresh)
+    _client_must_not_refresh_itself(monkeypatch)
+    client.accounts()
+    assert len(handed) == 1 and handed[0].access_token == token.access_token
+    assert len(store.saved) == 1  # stored by the callback, before the call
+    assert [c[2] for c in calls_to(sandbox, "GET", "/Accounts")] == [200]
+
+
+def test_refresh_callback_whose_token_is_refused_again_asks_to_reconnect(sandbox, store):
+    handed: list[Token] = []
+
+    def refresh(stale: Token) -> Token:
+        handed.append(stale)
+        return stale  # e.g. another worker's token that Xero refuses as well
+
+    client = make_client(sandbox, store, refresh=refresh)
+    sandbox.expire_access_tokens()
+    with pytest.raises(ReconnectNeeded):
+        client.organisation()
+    assert len(handed) == 1 and store.saved == []
+
+
+def test_without_a_refresh_callback_a_401_still_refreshes_through_oauth(sandbox, store, client):
+    sandbox.expire_access_tokens()
+    client.accounts()
+    assert len(store.saved) == 1
+
+
+# --------------------------------------------------------------------------- request bodies
+
+
+def test_bodies_sent_never_hold_read_only_has_attachments_or_has_errors(sandbox, client):
+    bill = make_bill("RO/1", contact="Chan Tai Man", contact_number="E0001")
+    note = make_bill("RO/2", doc_type=ACCPAYCREDIT)
+    created = client.create_bills([bill, note])
+    assert all(r.ok for r in created)
+    client.update_draft_bill(
+        created[0].xero_id, make_bill("RO/1", contact="Chan Tai Man", contact_number="E0001")
+    )
+    client.cancel_bill(created[0].xero_id)
+    client.cancel_bill(created[1].xero_id, credit_note=True)
+    client.ensure_contact("Jane Doe")
+    make_client(sandbox, TokenStore(client._get_token())).ensure_contact("Jane Doe", "E0042")  # numbered
+    writes = [(m, p, b) for m, p, b in sandbox.received if m in ("PUT", "POST") and "/api.xro/" in p]
+    assert {p.split("/")[3].split("?")[0] for _m, p, _b in writes} == {"Contacts", "Invoices", "CreditNotes"}
+    assert len(writes) >= 7
+    for _method, _path, body in writes:
+        assert json.loads(body)  # JSON, and not one read-only flag anywhere in it
+        assert b"HasAttachments" not in body and b"HasErrors" not in body
+        assert b"HasValidationErrors" not in body
+
+
+def test_client_does_not_follow_a_redirect(sandbox, client):
+    sandbox.faults.redirect_next(1, location="/connections", path="/Currencies")
+    with pytest.raises(XeroError, match="HTTP 302"):
+        client.organisation()
+    assert calls_to(sandbox, "GET", "/connections") == []

@@ -39,8 +39,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -125,8 +125,24 @@ class TrackingCategory:
 
 
 @dataclass(frozen=True, slots=True)
+class XeroBillLine:
+    """One line of a bill or credit note as it is in Xero (``amount`` is its LineAmount)."""
+
+    account_code: str | None
+    description: str | None
+    amount: Decimal | None
+    # (category name, option name) pairs, as Xero names them.
+    tracking: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class XeroBill:
-    """A bill or supplier credit note as it is in Xero."""
+    """A bill or supplier credit note as it is in Xero.
+
+    The content fields (contact name, dates, reference, currency, lines) are what a
+    document read from Xero says; a document built from a status change only may leave
+    them empty. :func:`bill_differences` compares them with a :class:`~payroll_xero.bills.Bill`.
+    """
 
     xero_id: str
     number: str | None
@@ -135,6 +151,13 @@ class XeroBill:
     contact_id: str | None
     is_credit_note: bool = False
     amount_paid: Decimal = Decimal(0)
+    contact_name: str | None = None
+    date: date | None = None
+    due_date: date | None = None
+    reference: str | None = None
+    currency: str | None = None
+    line_amount_types: str | None = None
+    lines: tuple[XeroBillLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +176,9 @@ class PushResult:
     already_existed: bool = False
     is_credit_note: bool = False
     contact_id: str | None = None
+    # For a bill found in Xero (``already_existed``): how its content differs from the bill
+    # pushed, as readable sentences (see :func:`bill_differences`); empty when the same.
+    differences: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- rate limiter
@@ -331,29 +357,148 @@ def readable_errors(bill: Bill, messages: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else None
+
+
+def _lines_from_model(items: Any) -> tuple[XeroBillLine, ...]:
+    return tuple(
+        XeroBillLine(
+            account_code=getattr(item, "account_code", None),
+            description=getattr(item, "description", None),
+            amount=_decimal(getattr(item, "line_amount", None)),
+            tracking=tuple(
+                (str(t.name or ""), str(t.option or "")) for t in (getattr(item, "tracking", None) or ())
+            ),
+        )
+        for item in items or ()
+    )
+
+
 def _bill_from_model(doc: Any, credit_note: bool) -> XeroBill:
     contact = getattr(doc, "contact", None)
+    content = {
+        "contact_id": getattr(contact, "contact_id", None),
+        "contact_name": getattr(contact, "name", None),
+        "date": _as_date(getattr(doc, "date", None)),
+        "reference": getattr(doc, "reference", None),
+        "currency": _enum_value(getattr(doc, "currency_code", None)),
+        "line_amount_types": _enum_value(getattr(doc, "line_amount_types", None)),
+        "lines": _lines_from_model(getattr(doc, "line_items", None)),
+        "total": _decimal(doc.total),
+        "status": doc.status,
+    }
     if credit_note:
         return XeroBill(
             xero_id=doc.credit_note_id,
             number=doc.credit_note_number,
-            status=doc.status,
-            total=_decimal(doc.total),
-            contact_id=getattr(contact, "contact_id", None),
             is_credit_note=True,
             amount_paid=_decimal(doc.applied_amount) or Decimal(0),
+            **content,
         )
     return XeroBill(
         xero_id=doc.invoice_id,
         number=doc.invoice_number,
-        status=doc.status,
-        total=_decimal(doc.total),
-        contact_id=getattr(contact, "contact_id", None),
         amount_paid=_decimal(doc.amount_paid) or Decimal(0),
+        due_date=_as_date(getattr(doc, "due_date", None)),
+        **content,
     )
 
 
-def _found_result(bill: Bill, found: XeroBill, *, created: bool) -> PushResult:
+_CENT = Decimal("0.01")
+
+
+def _money(value: Any) -> Decimal | None:
+    """An amount rounded as Xero keeps it (2 places); None when it is not a number."""
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value)).quantize(_CENT, ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "nothing"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return f'"{value}"'
+
+
+def _same_text(a: str | None, b: str | None) -> bool:
+    return (a or "").strip() == (b or "").strip()
+
+
+def _tracking_key(tracking: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return sorted((cat.strip().casefold(), opt.strip().casefold()) for cat, opt in tracking)
+
+
+def _tracking_text(tracking: Iterable[tuple[str, str]]) -> str:
+    pairs = [f"{cat}: {opt}" for cat, opt in tracking]
+    return ", ".join(pairs) if pairs else "none"
+
+
+def bill_differences(bill: Bill, found: XeroBill, contact_id: str | None = None) -> tuple[str, ...]:
+    """How the document ``found`` in Xero differs from ``bill``, as readable sentences.
+
+    Compared: the contact (by ``contact_id`` when given, else by name), date, due date (bills),
+    reference (the number), currency, line amount types, the number of lines and, line by line
+    in the order sent, account, amount, description and tracking, and the total. Amounts are
+    compared as Xero keeps them (rounded to 2 places). Empty when the content is the same.
+    """
+    out: list[str] = []
+
+    def differ(what: str, in_xero: Any, here: Any) -> None:
+        out.append(f"{what}: {_shown(in_xero)} in Xero, {_shown(here)} in the bill sent.")
+
+    if contact_id is not None:
+        if found.contact_id != contact_id:
+            name = f" ({found.contact_name})" if found.contact_name else ""
+            out.append(
+                f"contact: another contact in Xero{name} than the bill's ({bill.contact_name}, {contact_id})."
+            )
+    elif found.contact_name is not None:
+        names = {bill.contact_name.strip().casefold()}
+        if bill.contact_number:
+            names.add(f"{bill.contact_name.strip()} ({bill.contact_number})".casefold())
+        if found.contact_name.strip().casefold() not in names:
+            differ("contact", found.contact_name, bill.contact_name)
+    if found.date != bill.date:
+        differ("date", found.date, bill.date)
+    if not bill.is_credit_note and found.due_date != bill.due_date:
+        differ("due date", found.due_date, bill.due_date)
+    if not _same_text(found.number, bill.invoice_number):
+        differ("reference", found.number, bill.invoice_number)
+    if (found.currency or "").upper() != bill.currency.upper():
+        differ("currency", found.currency, bill.currency)
+    if found.line_amount_types is not None and found.line_amount_types != bill.line_amount_types:
+        differ("line amounts", found.line_amount_types, bill.line_amount_types)
+    if len(found.lines) != len(bill.lines):
+        out.append(f"lines: {len(found.lines)} in Xero, {len(bill.lines)} in the bill sent.")
+    for idx, (there, line) in enumerate(zip(found.lines, bill.lines, strict=False), start=1):
+        where = f"line {idx} ({line.description})"
+        if not _same_text(there.account_code, line.account_code):
+            differ(f"{where}, account", there.account_code, line.account_code)
+        if _money(there.amount) != _money(line.amount):
+            differ(f"{where}, amount", _money(there.amount), _money(line.amount))
+        if not _same_text(there.description, line.description):
+            differ(f"line {idx}, description", there.description, line.description)
+        if _tracking_key(there.tracking) != _tracking_key(line.tracking):
+            out.append(
+                f"{where}, tracking: {_tracking_text(there.tracking)} in Xero, "
+                f"{_tracking_text(line.tracking)} in the bill sent."
+            )
+    if _money(found.total) != _money(bill.total):
+        differ("total", _money(found.total), _money(bill.total))
+    return tuple(out)
+
+
+def _found_result(bill: Bill, found: XeroBill, *, created: bool, contact_id: str | None = None) -> PushResult:
     return PushResult(
         invoice_number=bill.invoice_number,
         ok=True,
@@ -365,7 +510,25 @@ def _found_result(bill: Bill, found: XeroBill, *, created: bool) -> PushResult:
         already_existed=not created,
         is_credit_note=bill.is_credit_note,
         contact_id=found.contact_id,
+        differences=bill_differences(bill, found, contact_id),
     )
+
+
+# The SDK's models default these read-only flags to False and so always send them; the
+# contract marks them read-only: build the models without them.
+_NO_READ_ONLY = {"has_attachments": None}
+
+
+def _contact(**fields: Any) -> Contact:
+    return Contact(**_NO_READ_ONLY, has_validation_errors=None, **fields)
+
+
+def _invoice(**fields: Any) -> Invoice:
+    return Invoice(**_NO_READ_ONLY, has_errors=None, **fields)
+
+
+def _credit_note(**fields: Any) -> CreditNote:
+    return CreditNote(**_NO_READ_ONLY, has_errors=None, **fields)
 
 
 def _error_result(bill: Bill, errors: Iterable[str]) -> PushResult:
@@ -387,6 +550,12 @@ class XeroClient:
     (re-read before each call, so a token rotated by another worker is picked
     up); ``save_token`` stores a rotated token and is called before the new
     token is used. ``sleep``, ``limiter`` and ``rng`` are injectable for tests.
+
+    ``refresh``, when given, does every refresh: the one made shortly before the
+    access token expires and the one forced by a 401. It is called with the token
+    the client found stale and returns the token to use; it is the caller's job to
+    rotate it under its own lock (e.g. a database row lock) and to store it, so the
+    client then never calls :func:`payroll_xero.oauth.refresh` nor ``save_token``.
     """
 
     def __init__(
@@ -406,6 +575,7 @@ class XeroClient:
         limiter: TenantLimiter | None = None,
         rng: Callable[[], float] = random.random,
         refresh_margin: float = oauth.REFRESH_MARGIN,
+        refresh: Callable[[Token], Token] | None = None,
     ) -> None:
         if not (isinstance(timeout, tuple) and len(timeout) == 2):
             raise ValueError("timeout must be a (connect, read) tuple")
@@ -414,6 +584,7 @@ class XeroClient:
         self.tenant_id = tenant_id
         self._get_token = get_token
         self._save_token = save_token
+        self._refresh = refresh
         self.endpoints = endpoints
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
@@ -441,7 +612,8 @@ class XeroClient:
             oauth2_token_saver=self._sdk_save,
         )
         # urllib3 must neither sleep on Retry-After nor resend anything by itself.
-        self.api_client.rest_client.pool_manager.connection_pool_kw["retries"] = urllib3.Retry(
+        pool_manager = self.api_client.rest_client.pool_manager
+        pool_manager.connection_pool_kw["retries"] = urllib3.Retry(
             total=0,
             connect=0,
             read=0,
@@ -452,6 +624,9 @@ class XeroClient:
             raise_on_redirect=False,
             raise_on_status=False,
         )
+        # Nor follow a redirect (the Authorization header would go with it): urllib3 before 2.5
+        # ignores the pool's redirect=0 when the PoolManager follows redirects itself.
+        pool_manager.urlopen = _no_redirects(pool_manager.urlopen)
         self.accounting = AccountingApi(self.api_client, base_url=endpoints.accounting_url)
         self.identity = IdentityApi(self.api_client, base_url=endpoints.api_url)
 
@@ -481,6 +656,8 @@ class XeroClient:
             if (rotated_elsewhere or not force) and not current.expires_within(self.refresh_margin):
                 return current
             _logger.info("Xero tenant %s: refreshing the access token", self.tenant_id)
+            if self._refresh is not None:
+                return self._refresh(current)
             return oauth.refresh(
                 self.client_id,
                 self._client_secret,
@@ -493,7 +670,8 @@ class XeroClient:
             )
 
     def refresh_token(self) -> Token:
-        """Refresh now (rotating the refresh token; ``save_token`` is called first)."""
+        """Refresh now (rotating the refresh token; ``save_token`` is called first, or the
+        ``refresh`` callback does it all)."""
         return self._fresh_token(force=True)
 
     # ----------------------------------------------------------------- the seam
@@ -857,7 +1035,7 @@ class XeroClient:
                     "number contact",
                     self.accounting.update_contact,
                     row.contact_id,
-                    Contacts(contacts=[Contact(contact_id=row.contact_id, contact_number=number)]),
+                    Contacts(contacts=[_contact(contact_id=row.contact_id, contact_number=number)]),
                     write=True,
                     idempotency_key=idempotency_key(
                         "contact-number", self.tenant_id, [row.contact_id, number]
@@ -885,7 +1063,7 @@ class XeroClient:
                 rows = self._call(
                     "create contacts",
                     self.accounting.create_contacts,
-                    Contacts(contacts=[Contact(name=n, contact_number=c) for _k, (n, c) in items]),
+                    Contacts(contacts=[_contact(name=n, contact_number=c) for _k, (n, c) in items]),
                     write=True,
                     resend_safe=False,
                     summarize_errors=False,
@@ -1022,10 +1200,10 @@ class XeroClient:
         currency = CurrencyCode(bill.currency)
         amounts = LineAmountTypes(bill.line_amount_types)
         if bill.is_credit_note:
-            return CreditNote(
+            return _credit_note(
                 type=ACCPAYCREDIT,
                 credit_note_id=xero_id,
-                contact=Contact(contact_id=contact_id),
+                contact=_contact(contact_id=contact_id),
                 date=bill.date,
                 status=bill.status,
                 line_amount_types=amounts,
@@ -1033,10 +1211,10 @@ class XeroClient:
                 credit_note_number=bill.invoice_number,
                 line_items=items,
             )
-        return Invoice(
+        return _invoice(
             type=bill.doc_type,
             invoice_id=xero_id,
-            contact=Contact(contact_id=contact_id),
+            contact=_contact(contact_id=contact_id),
             date=bill.date,
             due_date=bill.due_date,
             status=bill.status,
@@ -1090,7 +1268,10 @@ class XeroClient:
                 for bill in group:
                     if bill.invoice_number in existing:
                         results[bill.invoice_number] = _found_result(
-                            bill, existing[bill.invoice_number], created=False
+                            bill,
+                            existing[bill.invoice_number],
+                            created=False,
+                            contact_id=contact_ids[bill.invoice_number],
                         )
                 pending = [b for b in group if b.invoice_number not in existing]
                 for chunk in _chunks(pending, BATCH_SIZE):
@@ -1185,7 +1366,10 @@ class XeroClient:
                 for bill in remaining:
                     if bill.invoice_number in found:
                         results[bill.invoice_number] = _found_result(
-                            bill, found[bill.invoice_number], created=True
+                            bill,
+                            found[bill.invoice_number],
+                            created=True,
+                            contact_id=contact_ids[bill.invoice_number],
                         )
                 remaining = [b for b in remaining if b.invoice_number not in found]
                 if remaining and attempt >= self.max_attempts:
@@ -1281,9 +1465,9 @@ class XeroClient:
         key = idempotency_key("status", self.tenant_id, [xero_id, status])
         try:
             change = (
-                CreditNote(credit_note_id=xero_id, status=status)
+                _credit_note(credit_note_id=xero_id, status=status)
                 if credit_note
-                else Invoice(invoice_id=xero_id, status=status)
+                else _invoice(invoice_id=xero_id, status=status)
             )
             rows = self._write_documents(
                 f"{status.lower()} {'credit note' if credit_note else 'bill'}",
@@ -1337,6 +1521,15 @@ class XeroClient:
         )
 
 
+def _no_redirects(urlopen: Callable[..., Any]) -> Callable[..., Any]:
+    """``PoolManager.urlopen`` that hands a 3xx back instead of following it."""
+
+    def wrapped(method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
+        return urlopen(method, url, redirect=False, **kw)
+
+    return wrapped
+
+
 def _asdict(result: PushResult) -> dict[str, Any]:
     return {name: getattr(result, name) for name in PushResult.__dataclass_fields__}
 
@@ -1348,7 +1541,9 @@ __all__ = [
     "TenantLimiter",
     "TrackingCategory",
     "XeroBill",
+    "XeroBillLine",
     "XeroClient",
+    "bill_differences",
     "idempotency_key",
     "limiter_for",
     "readable_errors",

@@ -14,6 +14,7 @@ import re
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,7 @@ from .xero import CREDIT_NOTE, INVOICE, DocKind, Ledger, XeroValueError
 _logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_WINDOW = 6 * 60
+RECEIVED_KEPT = 1000  # request bodies kept for inspection (App.received)
 _API = re.compile(r"^/api\.xro/2\.0/(?P<resource>[A-Za-z]+)(?:/(?P<id>[^/]+))?/?$")
 _CONNECTION = re.compile(r"^/connections/(?P<id>[^/]+)/?$", re.IGNORECASE)
 _ADMIN_ACTIONS = (
@@ -152,6 +154,8 @@ class App:
         self.limiter = limiter
         self.identity = Identity(store)
         self.calls: list[tuple[str, str, int]] = []
+        # (method, path, body) of the latest identity and API requests, as received.
+        self.received: deque[tuple[str, str, bytes]] = deque(maxlen=RECEIVED_KEPT)
         self._calls_lock = threading.Lock()
         self._wake = threading.Event()
         if not self.store.all("organisation"):
@@ -182,6 +186,7 @@ class App:
         self.limiter.reset()
         with self._calls_lock:
             self.calls.clear()
+            self.received.clear()
         with self.store.transaction():
             self.store.clear()
             self.seed()
@@ -197,9 +202,10 @@ class App:
         ledger.organisation  # noqa: B018 - raises KeyError for an unknown tenant
         return ledger
 
-    def _record(self, method: str, path: str, status: int) -> None:
+    def _record(self, request: Request, status: int) -> None:
         with self._calls_lock:
-            self.calls.append((method, path, status))
+            self.calls.append((request.method, request.path, status))
+            self.received.append((request.method, request.path, request.body))
 
     # --- dispatch ---------------------------------------------------------------------------------------------
 
@@ -223,7 +229,7 @@ class App:
             "/identity/connect/authorize",
             "/identity/connect/consent",
         ):
-            self._record(method, path, 0 if response.drop else response.status)
+            self._record(request, 0 if response.drop else response.status)
         return response
 
     def _service(self, request: Request) -> Response:
@@ -265,6 +271,8 @@ class App:
                 }
             )
             return response
+        if fault.kind == "redirect":
+            return Response(302, b"", {"Location": fault.location, "Content-Type": "text/plain"})
         if fault.kind == "timeout":
             self._wake.wait(fault.delay)
             return _problem(504, "GatewayTimeout", "Injected timeout (sandbox fault): nothing was done")

@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
-FAULT_KINDS = ("fail", "rate_limit", "timeout", "drop")
+FAULT_KINDS = ("fail", "rate_limit", "timeout", "drop", "redirect")
 RATE_LIMIT_PROBLEMS = ("minute", "concurrent", "day", "appminute")
 # Without a path filter, faults hit the accounting API and /connections, not the login pages or tokens.
 _DEFAULT_SCOPE = ("/api.xro/", "/connections")
@@ -27,6 +27,7 @@ class Fault:
     retry_after: int = 1
     problem: str = "minute"
     delay: float = 5.0
+    location: str = "/"
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -90,8 +91,14 @@ class Faults:
         """Do the work, then close the connection without answering."""
         return self._add(Fault("drop", n, status=0, path=path, method=method))
 
+    def redirect_next(
+        self, n: int = 1, location: str = "/", path: str | None = None, method: str | None = None
+    ) -> Fault:
+        """Answer the next ``n`` matching calls with ``302 Location: location`` without doing anything."""
+        return self._add(Fault("redirect", n, status=302, location=location, path=path, method=method))
+
     def add(self, spec: dict[str, Any]) -> Fault:
-        """A fault from its JSON form: ``{"kind": "fail"|"rate_limit"|"timeout"|"drop", "n": 1, ...}``."""
+        """A fault from its JSON form: ``{"kind": "fail"|"rate_limit"|"timeout"|"drop"|"redirect", "n": 1, ...}``."""
         spec = dict(spec)
         kind = spec.pop("kind", None)
         n = int(spec.pop("n", 1))
@@ -100,6 +107,7 @@ class Faults:
             "rate_limit": self.rate_limit_next,
             "timeout": self.timeout_next,
             "drop": self.drop_after_commit_next,
+            "redirect": self.redirect_next,
         }
         if kind not in methods:
             raise ValueError(f"kind must be one of {FAULT_KINDS}")

@@ -261,6 +261,12 @@ class Sandbox:
         """``(method, path, status)`` of every identity and API call received (status 0: dropped unanswered)."""
         return list(self.app.calls)
 
+    @property
+    def received(self) -> list[tuple[str, str, bytes]]:
+        """``(method, path, body)`` of the latest identity and API requests (the last 1,000), as sent."""
+        with self.app._calls_lock:
+            return list(self.app.received)
+
     def invoices(self, tenant_id: str) -> list[dict[str, Any]]:
         """The organisation's invoices and bills in Xero's JSON shape (ISO dates, Decimal amounts)."""
         return self.app.invoices(tenant_id)
