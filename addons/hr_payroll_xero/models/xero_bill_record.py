@@ -707,33 +707,10 @@ class XeroBillRecord(models.Model):
         return done
 
     def _xero_found_differences(self, result):
-        """Sentences saying how the bill Xero already had differs from this record (empty: it does not)."""
+        """Sentences saying how the bill Xero already had differs from this record (empty: it does not):
+        lines, accounts, contact, dates and total, compared by the sidecar (``PushResult.differences``)."""
         self.ensure_one()
-        if not result.already_existed:
-            return ()
-        differences = getattr(result, "differences", None)
-        if differences is not None:
-            return tuple(differences)
-        # A sidecar without PushResult.differences: the totals only.
-        if self._xero_same_total(result.total):
-            return ()
-        return (
-            self.env._(
-                "its total is %(total)s, the batch's %(ours)s",
-                total=result.total,
-                ours=self._xero_total_text(),
-            ),
-        )
-
-    def _xero_total_text(self):
-        return f"{self.total:.{self.currency_id.decimal_places}f}" if self.currency_id else str(self.total)
-
-    def _xero_same_total(self, total):
-        """Whether Xero's ``total`` of this bill is the record's (to the currency's precision)."""
-        self.ensure_one()
-        if total is None:
-            return True
-        return self.currency_id.is_zero(float(total) - self.total)
+        return tuple(result.differences) if result.already_existed else ()
 
     def _xero_fail_from(self, exc):
         """Mark the records failed after ``exc`` stopped a push; temporary failures stay retryable."""

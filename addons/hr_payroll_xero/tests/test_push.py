@@ -183,6 +183,31 @@ class TestPush(XeroPayrollCase):
         [invoice] = self._invoices()
         self.assertEqual(invoice["Total"], bill.total)
 
+    def test_bill_found_in_xero_with_the_same_total_but_other_lines_is_updated_to_the_records(self):
+        record = self.batch._xero_generate_bills(push=False)
+        bill = record._xero_bill()
+        # An earlier push, with an older mapping (another account and text on a line, same amounts),
+        # created the bill but its answer was lost.
+        first, *rest = bill.lines
+        older = dataclasses.replace(
+            bill,
+            lines=(dataclasses.replace(first, account_code="477", description="Wages (old mapping)"), *rest),
+        )
+        self.assertEqual(older.total, bill.total)
+        [created] = self.connection._xero_client().create_bills([older])
+        self.assertTrue(created.ok)
+        record._xero_push()
+        self.assertEqual(record.state, "sent", record.last_error)
+        self.assertEqual(record.xero_id, created.xero_id)
+        self.assertFalse(record.pending_update)
+        [invoice] = self._invoices()
+        self.assertEqual(
+            sorted((line["AccountCode"], line["Description"]) for line in invoice["LineItems"]),
+            sorted((line.account_code, line.description) for line in bill.lines),
+        )
+        found = record.message_ids.filtered(lambda m: "with another content" in (m.body or ""))
+        self.assertTrue(found, record.message_ids.mapped("body"))
+
     def test_bill_found_in_xero_with_the_same_content_is_left_alone(self):
         record = self.batch._xero_generate_bills(push=False)
         [created] = self.connection._xero_client().create_bills([record._xero_bill()])
