@@ -380,3 +380,179 @@ def test_each_line_is_the_exact_sum_rounded_once(payslips):
             exact = sum((ln.amount for s in payslips for ln in s.lines if ln.code == line.pay_item), D(0))
             signed = -line.amount if bill.is_credit_note else line.amount
             assert abs(signed - exact) <= D("0.005")
+
+
+# --------------------------------------------------------------------------- Xero's limits (issue 10, 3-5)
+
+
+def test_limits_are_named_constants_the_addon_can_import():
+    from payroll_xero import bills
+
+    assert (bills.MAX_CONTACT_NUMBER, bills.MAX_CONTACT_NAME, bills.MAX_INVOICE_NUMBER) == (50, 255, 255)
+    assert (bills.MAX_DESCRIPTION, bills.MAX_TRACKING_NAME) == (4000, 100)
+    assert bills.MAX_AMOUNT == 10**13 and bills.MAX_DUE_DAYS == 3650
+    assert bills.MIN_DATE == date(1900, 1, 1) and bills.MAX_DATE == date(2999, 12, 31)
+
+
+def test_values_longer_than_xero_takes_are_errors_naming_bill_field_value_and_limit():
+    key = "E" + "1" * 62  # 63 characters
+    pay_run = run(
+        slip(key, ("BASIC", "100"), department="D" * 101),
+        slip("E2", ("BASIC", "50"), department="Sales"),
+        reference="PR1-202610",
+    )
+    mapping = Mapping(
+        (
+            mtype("Net", ("BASIC", "477", "+", "x" * 4001), grouping="employee", code="NET"),
+            mtype("MPF", ("BASIC", "478"), code="MPF", tracking_category="C" * 101),
+        )
+    )
+    result = build_bills(pay_run, mapping)
+    too_long = [p for p in result.problems if p.code == "too_long"]
+    assert all(p.is_error for p in too_long) and not result.ok
+    # the contact number, one description shared by two bills, the tracking category (one problem for
+    # both lines of the MPF bill), the over-long department option
+    assert len(too_long) == 4, [p.message for p in too_long]
+    number = next(p for p in too_long if "contact number" in p.message)
+    assert number.message == (
+        f'Bill PR1-202610/NET/{key}: the contact number "{key[:59]}\u2026" is 63 characters; Xero allows 50.'
+    )
+    assert number.employee_key == key
+    description = next(p for p in too_long if "description" in p.message)
+    assert description.message.startswith(
+        f"Bill PR1-202610/NET/{key} (and 1 other bill): line BASIC: the description"
+    )
+    assert "is 4,001 characters; Xero allows 4000." in description.message
+    category = next(p for p in too_long if "tracking category" in p.message)
+    assert category.message.startswith('Bill PR1-202610/MPF: line BASIC: the tracking category "CCC')
+    assert category.message.endswith("is 101 characters; Xero allows 100.")
+    option = next(p for p in too_long if "tracking option" in p.message)
+    assert '"DDD' in option.message and "Xero allows 100." in option.message
+
+
+def test_values_at_the_limits_are_fine():
+    key = "E" * 50
+    pay_run = run(slip(key, ("BASIC", "100"), name="N" * 255, department="D" * 100))
+    mapping = Mapping(
+        (
+            mtype("Net", ("BASIC", "477", "+", "x" * 4000), grouping="employee", code="NET"),
+            mtype("MPF", ("BASIC", "478"), code="MPF", tracking_category="C" * 100, contact="T" * 255),
+        )
+    )
+    result = build_bills(pay_run, mapping)
+    assert result.problems == ()
+
+
+def test_limit_problems_checks_bills_made_another_way():
+    from payroll_xero.bills import limit_problems
+
+    (bill,) = build_bills(run(slip("E1", ("BASIC", "1"))), Mapping((mtype("T", ("BASIC", "477")),))).bills
+    stored = dict(bill.content(), invoice_number="N" * 256)
+    stored["contact"] = {"name": "C" * 256, "number": "K" * 51}
+    problems = limit_problems([Bill.from_content(stored, type_name="T")])
+    assert [p.code for p in problems] == ["too_long"] * 3 and all(p.is_error for p in problems)
+    assert [p.message.split(": the ")[1].split(' "')[0] for p in problems] == [
+        "bill number",
+        "contact name",
+        "contact number",
+    ]
+    assert limit_problems([bill]) == []
+
+
+def test_contact_name_over_255_is_cut_with_a_warning_naming_the_employee():
+    pay_run = run(slip("E1", ("BASIC", "100"), name="Chan " + "x" * 300))
+    result = build_bills(pay_run, Mapping((mtype("Net", ("BASIC", "477"), grouping="employee", code="NET"),)))
+    (bill,) = result.bills
+    assert bill.contact_name == ("Chan " + "x" * 300)[:255]
+    (warning,) = result.problems
+    assert (warning.code, warning.severity, warning.employee_key) == ("contact_name_cut", "warning", "E1")
+    assert warning.message.startswith('Bill PR-1/NET/E1: the contact name of employee E1 "Chan xxx')
+    assert "is 305 characters; Xero allows 255" in warning.message
+    assert result.ok
+
+
+def test_bill_numbers_too_long_for_xero_are_shortened_with_one_warning_per_type():
+    pay_run = run(slip("E1", ("BASIC", "1")), slip("E2", ("BASIC", "2")), reference="R" * 260)
+    result = build_bills(pay_run, Mapping((mtype("Net", ("BASIC", "477"), grouping="employee", code="NET"),)))
+    assert all(len(b.invoice_number) == 255 for b in result.bills) and len(result.bills) == 2
+    (warning,) = result.problems
+    assert (warning.code, warning.severity, warning.type_name) == ("number_shortened", "warning", "Net")
+    assert "would be 267 characters; Xero allows 255" in warning.message
+
+
+def test_two_bills_with_one_number_are_an_error_naming_both():
+    pay_run = run(slip("E0001", ("BASIC", "100")), reference="PR1")
+    mapping = Mapping(
+        (
+            mtype("Net salaries", ("BASIC", "477"), grouping="employee", code="NET"),
+            mtype("Odd", ("BASIC", "478"), code="NET/E0001"),
+        )
+    )
+    result = build_bills(pay_run, mapping)
+    assert [b.invoice_number for b in result.bills] == ["PR1/NET/E0001", "PR1/NET/E0001"]
+    (error,) = result.errors
+    assert error.code == "duplicate_number"
+    assert error.message.startswith(
+        'Bill number PR1/NET/E0001 is made twice: by type "Net salaries" for employee E0001 and by type "Odd".'
+    )
+
+
+def test_empty_or_all_zero_pay_run_warns_that_nothing_will_be_sent():
+    mapping = Mapping((mtype("T", ("BASIC", "477")),))
+    empty = build_bills(run(), mapping)
+    assert empty.ok and empty.bills == ()
+    assert [(p.code, p.severity) for p in empty.problems] == [("nothing_to_send", "warning")]
+    assert empty.problems[0].message == "Pay run PR-1 has no payslips: nothing will be sent to Xero."
+
+    zero = build_bills(run(slip("E1", ("BASIC", "0")), slip("E2", ("BASIC", "0.001"))), mapping)
+    assert zero.ok and zero.bills == ()
+    (warning,) = zero.problems
+    assert warning.code == "nothing_to_send" and "nothing will be sent to Xero" in warning.message
+
+
+def test_amounts_beyond_what_xero_takes_are_errors_not_exceptions():
+    huge = [D("1e30"), D("9" * 400), D("1E+999999999"), D("-1E+13"), D("10000000000000.00")]
+    slips = [Payslip(f"E{i}", f"N{i}", (PayLine("X", "X", amount),)) for i, amount in enumerate(huge)]
+    slips.append(Payslip("S", "Str", (PayLine("X", "X", "1e30"),)))  # a string, as the addon never sends
+    slips.append(slip("OK", ("X", "9999999999999.99")))
+    result = build_bills(run(*slips), Mapping((mtype("T", ("X", "477")),)))
+    assert [p.code for p in result.errors] == ["amount_out_of_range"] * 6
+    assert all(len(p.message) < 200 for p in result.errors)
+    assert result.errors[1].message == (
+        "Employee E1 (N1), pay item X: amount 1.000000E+400 is beyond what Xero takes "
+        "(less than 10,000,000,000,000 either way)."
+    )
+    assert result.bills[0].total == D("9999999999999.99")
+
+
+def test_tiny_exponents_and_zero_with_a_huge_exponent_are_fine():
+    slips = [
+        Payslip("E1", "A", (PayLine("X", "X", D("1E-999999999")),)),
+        Payslip("E2", "B", (PayLine("X", "X", D("0E+50")),)),
+        slip("E3", ("X", "5")),
+    ]
+    result = build_bills(run(*slips), Mapping((mtype("T", ("X", "477")),)))
+    assert result.problems == () and result.bills[0].total == D("5.00")
+
+
+def test_bill_total_beyond_what_xero_takes_is_an_error():
+    slips = [slip(f"E{i}", ("X", "9000000000000")) for i in range(2)]
+    result = build_bills(run(*slips), Mapping((mtype("T", ("X", "477")),)))
+    (error,) = result.errors
+    assert error.code == "amount_out_of_range" and error.message.startswith(
+        "Bill PR-1/T (Trustee) has a line"
+    )
+
+
+def test_due_days_out_of_range_and_a_payment_date_without_due_date_are_problems_not_exceptions():
+    pay_run = run(slip("E1", ("X", "1")))
+    for due_days in (3_000_000, -1, 3651, 10**12, True):
+        result = build_bills(pay_run, Mapping((mtype("T", ("X", "477"), due_days=due_days),)))
+        assert [p.code for p in result.errors] == ["invalid_due_days"], due_days
+        assert "from 0 to 3650" in result.errors[0].message
+    late = PayRun("PR-9", date(9999, 12, 1), date(9999, 12, 31), date(9999, 12, 31), "HKD", pay_run.payslips)
+    result = build_bills(late, Mapping((mtype("T", ("X", "477"), due_days=10),)))
+    assert [p.code for p in result.errors] == ["invalid_date"]
+    assert "9999-12-31 is not a date from 1900-01-01 to 2999-12-31" in result.errors[0].message
+    ok = build_bills(pay_run, Mapping((mtype("T", ("X", "477"), due_days=3650),)))
+    assert ok.ok and ok.bills[0].due_date == date(2036, 10, 28)

@@ -144,7 +144,11 @@ def test_amount_string_that_is_not_a_number_is_left_for_build_bills_to_report():
             "PAID",
             "types[0].status: 'PAID' is not one of DRAFT, SUBMITTED, AUTHORISED",
         ),
-        (["types", 0, "due_days"], -1, "types[0].due_days: expected a whole number of days >= 0"),
+        (
+            ["types", 0, "due_days"],
+            -1,
+            "types[0].due_days: expected a whole number of days from 0 to 3650, got -1",
+        ),
         (["types", 0, "contact"], None, "types[0].contact: missing"),
         (
             ["types", 0, "lines", 0, "account"],

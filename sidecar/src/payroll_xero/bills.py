@@ -13,8 +13,38 @@ Rules, in short:
 * a bill whose total is negative becomes a supplier credit note
   (``ACCPAYCREDIT``) carrying the absolute amounts;
 * problems (unmapped pay items, a pay item mapped twice in a type, amounts that
-  are not numbers, a currency that is not ISO 4217, ...) are returned, never
-  raised.
+  are not numbers or beyond :data:`MAX_AMOUNT`, a currency that is not ISO 4217,
+  values longer than Xero takes, two bills with one number, a pay run that gives
+  nothing to send, ...) are returned, never raised.
+
+Problem codes (``Problem.code``); errors block sending, warnings inform:
+
+=====================  ========  ====================================================
+code                   severity  meaning
+=====================  ========  ====================================================
+``duplicate_type``     error     two types share a code
+``invalid_grouping``   error     a type's grouping is neither run nor employee
+``invalid_status``     error     a type's bill status is not one Xero takes
+``invalid_due_days``   error     a type's due days are not 0 to :data:`MAX_DUE_DAYS`
+``missing_contact``    error     a per-run type has no contact name
+``invalid_sign``       error     a mapping line's sign is neither + nor -
+``duplicate_pay_item`` error     a pay item is mapped twice in one type
+``invalid_currency``   error     the pay run's currency is not ISO 4217
+``invalid_date``       error     the payment date is outside MIN_DATE..MAX_DATE
+``duplicate_employee`` error     two payslips share an employee key
+``invalid_amount``     error     a pay line amount is not a finite number
+``amount_out_of_range`` error    an amount, a bill line or a bill total reaches
+                                 :data:`MAX_AMOUNT`
+``too_long``           error     a value is longer than Xero takes (contact number,
+                                 contact name, bill number, line description,
+                                 tracking category or option name)
+``duplicate_number``   error     two bills get the same number
+``unmapped_pay_item``  either    a pay item no type maps (error when the mapping
+                                 requires every item mapped)
+``contact_name_cut``   warning   a contact name cut to :data:`MAX_CONTACT_NAME`
+``number_shortened``   warning   bill numbers shortened to :data:`MAX_INVOICE_NUMBER`
+``nothing_to_send``    warning   the pay run gives no bill at all
+=====================  ========  ====================================================
 """
 
 from __future__ import annotations
@@ -22,22 +52,37 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from .model import BILL_STATUSES, GROUPING_EMPLOYEE, GROUPINGS, SIGNS, Mapping, PayRun
-from .money import is_iso_currency, quantum
+from .model import (
+    BILL_STATUSES,
+    GROUPING_EMPLOYEE,
+    GROUPINGS,
+    MAX_DATE,
+    MAX_DUE_DAYS,
+    MIN_DATE,
+    SIGNS,
+    Mapping,
+    PayRun,
+)
+from .money import MAX_AMOUNT, is_iso_currency, quantum
+
+# MAX_AMOUNT (money), MAX_DUE_DAYS, MIN_DATE and MAX_DATE (model) are imported here too: every limit
+# build_bills checks can be imported from this module.
 
 ACCPAY = "ACCPAY"
 ACCPAYCREDIT = "ACCPAYCREDIT"
 LINE_AMOUNT_TYPES = "NoTax"
 
-# Xero's field limits.
-MAX_INVOICE_NUMBER = 255
-MAX_CONTACT_NUMBER = 50
-MAX_CONTACT_NAME = 255
+# Xero's field limits, in characters; the SDK refuses longer values (ValueError) and so does Xero.
+MAX_INVOICE_NUMBER = 255  # InvoiceNumber / CreditNoteNumber: the bill's number, shown as its Reference
+MAX_CONTACT_NUMBER = 50  # Contact.ContactNumber (the employee key of per-employee bills)
+MAX_CONTACT_NAME = 255  # Contact.Name
+MAX_DESCRIPTION = 4000  # LineItem.Description
+MAX_TRACKING_NAME = 100  # LineItemTracking.Name (the category) and .Option
 
 ERROR = "error"
 WARNING = "warning"
@@ -211,6 +256,111 @@ def _as_decimal(value: object) -> Decimal | None:
     return result if result.is_finite() else None
 
 
+def _shorten(value: object, width: int = 60) -> str:
+    """``value`` as text cut to ``width`` characters (an ellipsis marks the cut), to quote it in a message."""
+    text = str(value)
+    return text if len(text) <= width else f"{text[: width - 1]}\u2026"
+
+
+def _amount_text(amount: Decimal) -> str:
+    """``amount`` as written, or in scientific notation when that is long (a 400-digit amount)."""
+    text = str(amount)
+    return text if len(text) <= 30 else f"{amount:.6E}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def limit_problems(bills: Iterable[Bill]) -> list[Problem]:
+    """``too_long`` errors for the values of ``bills`` longer than Xero takes.
+
+    Checks the bill number (:data:`MAX_INVOICE_NUMBER`), the contact's name (:data:`MAX_CONTACT_NAME`) and
+    number (:data:`MAX_CONTACT_NUMBER`), each line's description (:data:`MAX_DESCRIPTION`) and tracking
+    category and option names (:data:`MAX_TRACKING_NAME`). One problem per field and value, naming the
+    first bill that has it and how many others do. :func:`build_bills` runs it on the bills it makes; a
+    caller holding bills made another way (a stored payload given back by :meth:`Bill.from_content`) can
+    run it before sending: the SDK raises ``ValueError`` on such values and Xero refuses them.
+    """
+    found: dict[tuple, list] = {}  # (field, pay item, value) -> [first bill, bills counted, last bill]
+
+    def hit(bill: Bill, field: str, value: str, pay_item: str | None = None) -> None:
+        entry = found.get((field, pay_item, value))
+        if entry is None:
+            found[(field, pay_item, value)] = [bill, 1, bill]
+        elif entry[2] is not bill:
+            entry[1] += 1
+            entry[2] = bill
+
+    for bill in bills:
+        if len(bill.invoice_number) > MAX_INVOICE_NUMBER:
+            hit(bill, "bill number", bill.invoice_number)
+        if len(bill.contact_name) > MAX_CONTACT_NAME:
+            hit(bill, "contact name", bill.contact_name)
+        if bill.contact_number is not None and len(bill.contact_number) > MAX_CONTACT_NUMBER:
+            hit(bill, "contact number", bill.contact_number)
+        for line in bill.lines:
+            if len(line.description) > MAX_DESCRIPTION:
+                hit(bill, "description", line.description, line.pay_item)
+            for category, option in line.tracking:
+                if len(category) > MAX_TRACKING_NAME:
+                    hit(bill, "tracking category", category, line.pay_item)
+                if len(option) > MAX_TRACKING_NAME:
+                    hit(bill, "tracking option", option, line.pay_item)
+    problems = []
+    for (field, pay_item, value), (bill, count, _last) in found.items():
+        others = f" (and {_plural(count - 1, 'other bill')})" if count > 1 else ""
+        line = f"line {pay_item}: " if pay_item else ""
+        problems.append(
+            Problem(
+                ERROR,
+                "too_long",
+                f'Bill {_shorten(bill.invoice_number, 100)}{others}: {line}the {field} "{_shorten(value)}" '
+                f"is {len(value):,} characters; Xero allows {_LIMITS[field]}.",
+                pay_item=pay_item,
+                type_name=bill.type_name,
+                employee_key=bill.employee_key,
+            )
+        )
+    return problems
+
+
+_LIMITS = {
+    "bill number": MAX_INVOICE_NUMBER,
+    "contact name": MAX_CONTACT_NAME,
+    "contact number": MAX_CONTACT_NUMBER,
+    "description": MAX_DESCRIPTION,
+    "tracking category": MAX_TRACKING_NAME,
+    "tracking option": MAX_TRACKING_NAME,
+}
+
+
+def _origin(bill: Bill) -> str:
+    who = f" for employee {bill.employee_key}" if bill.employee_key is not None else ""
+    return f'type "{bill.type_name}"{who}'
+
+
+def _duplicate_numbers(bills: Sequence[Bill]) -> list[Problem]:
+    """Errors for bills that get a number another bill has (type code "NET/E0001" and employee E0001 of NET)."""
+    first: dict[str, Bill] = {}
+    problems = []
+    for bill in bills:
+        other = first.setdefault(bill.invoice_number, bill)
+        if other is not bill:
+            problems.append(
+                Problem(
+                    ERROR,
+                    "duplicate_number",
+                    f"Bill number {_shorten(bill.invoice_number, 100)} is made twice: by {_origin(other)} "
+                    f"and by {_origin(bill)}. Xero keeps one bill per number: give the types codes that "
+                    'cannot meet (without "/").',
+                    type_name=bill.type_name,
+                    employee_key=bill.employee_key,
+                )
+            )
+    return problems
+
+
 def _mapping_problems(mapping: Mapping) -> tuple[list[Problem], dict[str, list]]:
     """Check the mapping and index it: pay item code -> [(type index, line index)]."""
     problems: list[Problem] = []
@@ -245,6 +395,17 @@ def _mapping_problems(mapping: Mapping) -> tuple[list[Problem], dict[str, list]]
                     "invalid_status",
                     f'Type "{mtype.name}" has bill status "{mtype.status}"; '
                     f"use one of {', '.join(BILL_STATUSES)}.",
+                    type_name=mtype.name,
+                )
+            )
+        due_days = mtype.due_days
+        if isinstance(due_days, bool) or not isinstance(due_days, int) or not 0 <= due_days <= MAX_DUE_DAYS:
+            problems.append(
+                Problem(
+                    ERROR,
+                    "invalid_due_days",
+                    f'Type "{mtype.name}" has due days {_shorten(repr(due_days), 40)}; use a whole number '
+                    f"of days from 0 to {MAX_DUE_DAYS}.",
                     type_name=mtype.name,
                 )
             )
@@ -321,6 +482,20 @@ def _build_bills(pay_run: PayRun, mapping: Mapping, url: str | None) -> BuildRes
         currency_ok = False
     else:
         currency_ok = True
+    payment_date = pay_run.payment_date
+    try:
+        date_ok = MIN_DATE <= payment_date <= MAX_DATE
+    except TypeError:  # not a date (a datetime does not compare with dates)
+        date_ok = False
+    if not date_ok or type(payment_date) is not date:
+        problems.append(
+            Problem(
+                ERROR,
+                "invalid_date",
+                f"Pay run {pay_run.reference}: payment date {_shorten(payment_date, 40)} is not a date "
+                f"from {MIN_DATE} to {MAX_DATE}.",
+            )
+        )
 
     types = mapping.types
     per_employee = [t.grouping == GROUPING_EMPLOYEE for t in types]
@@ -339,6 +514,10 @@ def _build_bills(pay_run: PayRun, mapping: Mapping, url: str | None) -> BuildRes
     employees: dict[str, str] = {}
     get_targets = targets_of.get
     zero = Decimal(0)
+    low, high = -MAX_AMOUNT, MAX_AMOUNT
+    # A finite amount whose adjusted exponent is below MAX_AMOUNT's (a power of ten) is in range: one
+    # method call instead of two comparisons on the hot path; anything else takes the careful path.
+    digits = MAX_AMOUNT.adjusted()
 
     for slip in pay_run.payslips:
         ekey = slip.employee_key
@@ -357,7 +536,7 @@ def _build_bills(pay_run: PayRun, mapping: Mapping, url: str | None) -> BuildRes
         slip_groups: dict[int, dict] = {}  # type index -> this payslip's accumulator
         for line in slip.lines:
             amount = line.amount
-            if type(amount) is not Decimal or not amount.is_finite():
+            if type(amount) is not Decimal or not (amount.is_finite() and amount.adjusted() < digits):
                 amount = _as_decimal(amount)
                 if amount is None:
                     problems.append(
@@ -365,9 +544,23 @@ def _build_bills(pay_run: PayRun, mapping: Mapping, url: str | None) -> BuildRes
                             ERROR,
                             "invalid_amount",
                             f"Employee {ekey} ({slip.employee_name}), pay item {line.code}: "
-                            f"amount {line.amount!r} is not a number.",
+                            f"amount {_shorten(repr(line.amount))} is not a number.",
                             pay_item=line.code,
                             employee_key=ekey,
+                        )
+                    )
+                    continue
+                if not low < amount < high:
+                    problems.append(
+                        Problem(
+                            ERROR,
+                            "amount_out_of_range",
+                            f"Employee {ekey} ({slip.employee_name}), pay item {line.code}: "
+                            f"amount {_amount_text(amount)} is beyond what Xero takes "
+                            f"(less than {MAX_AMOUNT:,} either way).",
+                            pay_item=line.code,
+                            employee_key=ekey,
+                            amount=amount,
                         )
                     )
                     continue
@@ -407,8 +600,30 @@ def _build_bills(pay_run: PayRun, mapping: Mapping, url: str | None) -> BuildRes
         )
 
     rounding = currency if currency_ok else "XXX"
-    bills = _assemble(pay_run, mapping, groups, names, employees, rounding, url)
+    bills = _assemble(pay_run, mapping, groups, names, employees, rounding, url, problems)
+    problems.extend(_duplicate_numbers(bills))
+    problems.extend(limit_problems(bills))
+    if not bills:
+        if not pay_run.payslips:
+            why = "has no payslips"
+        else:
+            why = "gives no bill: the pay items its types map all sum to zero, or none is mapped"
+        problems.append(
+            Problem(
+                WARNING,
+                "nothing_to_send",
+                f"Pay run {pay_run.reference} {why}: nothing will be sent to Xero.",
+            )
+        )
     return BuildResult(bills=tuple(bills), problems=tuple(problems))
+
+
+def _due_date(payment_date: date, due_days: int) -> date:
+    """``payment_date`` + ``due_days``; the payment date itself when that is no date (a problem says why)."""
+    try:
+        return payment_date + timedelta(days=due_days)
+    except (OverflowError, TypeError, ValueError):
+        return payment_date
 
 
 def _group_order(key: tuple) -> tuple:
@@ -416,10 +631,14 @@ def _group_order(key: tuple) -> tuple:
     return key[0], key[1] or ""
 
 
-def _assemble(pay_run, mapping, groups, names, employees, currency, url) -> list[Bill]:
+def _assemble(pay_run, mapping, groups, names, employees, currency, url, problems) -> list[Bill]:
     # One bill per accumulator; lines in mapping order then tracking option order.
     # Rounding is round_money's, with the currency's quantum computed once.
     quantum_ = quantum(currency)
+    low, high = -MAX_AMOUNT, MAX_AMOUNT
+    reference_length = len(pay_run.reference)
+    shortened: set[int] = set()  # types whose bill numbers were shortened (one warning each)
+    cut: set = set()  # employee keys, or type indexes, whose contact name was cut (one warning each)
     due_dates: dict[int, date] = {}  # type index -> due date, for types that make a bill
     # type index -> per line index: (account code, description, pay item, negate), filled when used
     line_info: list[list] = [[None] * len(t.lines) for t in mapping.types]
@@ -432,6 +651,7 @@ def _assemble(pay_run, mapping, groups, names, employees, currency, url) -> list
         acc = groups[gkey]
         lines = []
         net = Decimal(0)  # the bill's total, summed in line order
+        largest = None  # a line amount Xero cannot take, if any
         for key in sorted(acc, key=_group_order) if category else sorted(acc):
             if category:
                 l_idx, dept = key
@@ -448,6 +668,8 @@ def _assemble(pay_run, mapping, groups, names, employees, currency, url) -> list
                 amount = -amount
             if not amount:
                 continue
+            if not low < amount < high and (largest is None or abs(amount) > abs(largest)):
+                largest = amount
             tracking = ((category, dept),) if dept and category else ()
             lines.append(BillLine(account_code, description, amount, pay_item, tracking))
             net += amount
@@ -465,10 +687,53 @@ def _assemble(pay_run, mapping, groups, names, employees, currency, url) -> list
         else:
             contact_name, contact_number = employees[ekey], ekey
         number = invoice_number(pay_run.reference, mtype.key, ekey)
-        contact_name = contact_name[:MAX_CONTACT_NAME]
+        if t_idx not in shortened:
+            length = reference_length + 1 + len(mtype.key) + (0 if ekey is None else 1 + len(ekey))
+            if length > MAX_INVOICE_NUMBER:
+                shortened.add(t_idx)
+                problems.append(
+                    Problem(
+                        WARNING,
+                        "number_shortened",
+                        f'Type "{mtype.name}": bill numbers such as "{_shorten(number, 100)}" would be '
+                        f"{length:,} characters; Xero allows {MAX_INVOICE_NUMBER}: they are shortened and end "
+                        "with a digest. A shorter pay run reference or type code keeps them readable.",
+                        type_name=mtype.name,
+                    )
+                )
+        if len(contact_name) > MAX_CONTACT_NAME:
+            whose = t_idx if ekey is None else ekey
+            if whose not in cut:
+                cut.add(whose)
+                who = f'type "{mtype.name}"' if ekey is None else f"employee {ekey}"
+                problems.append(
+                    Problem(
+                        WARNING,
+                        "contact_name_cut",
+                        f'Bill {number}: the contact name of {who} "{_shorten(contact_name)}" is '
+                        f"{len(contact_name):,} characters; Xero allows {MAX_CONTACT_NAME}: the Xero contact "
+                        f"is named with its first {MAX_CONTACT_NAME} characters.",
+                        type_name=mtype.name,
+                        employee_key=ekey,
+                    )
+                )
+            contact_name = contact_name[:MAX_CONTACT_NAME]
+        if largest is not None or not low < net < high:
+            what = f"a line of {largest:,}" if largest is not None else f"a total of {abs(net):,}"
+            problems.append(
+                Problem(
+                    ERROR,
+                    "amount_out_of_range",
+                    f"Bill {number} ({contact_name}) has {what}, beyond what Xero takes (less than "
+                    f"{MAX_AMOUNT:,}): check the payslips of the pay run.",
+                    type_name=mtype.name,
+                    employee_key=ekey,
+                    amount=largest if largest is not None else net,
+                )
+            )
         due_date = due_dates.get(t_idx)
         if due_date is None:
-            due_date = due_dates[t_idx] = pay_run.payment_date + timedelta(days=mtype.due_days)
+            due_date = due_dates[t_idx] = _due_date(pay_run.payment_date, mtype.due_days)
         bills.append(
             Bill(
                 doc_type=doc_type,

@@ -3,11 +3,21 @@
 Every error names the file, the field and its position, e.g.::
 
     payrun.json: payslips[3].lines[1].amount: expected a number, got a list
+
+Bounds (beyond them a value is a typing error, refused here rather than sent):
+
+* amounts are finite and less than :data:`~payroll_xero.money.MAX_AMOUNT` (10**13) either way;
+  numbers are read exactly (``Decimal``), never through a float;
+* ``due_days`` is a whole number from 0 to :data:`~payroll_xero.model.MAX_DUE_DAYS` (3650);
+* dates are from :data:`~payroll_xero.model.MIN_DATE` to :data:`~payroll_xero.model.MAX_DATE`
+  (1900-01-01 to 2999-12-31);
+* documents nest at most a few levels (:data:`MAX_DEPTH`); text holds no lone UTF-16 surrogate.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,6 +26,9 @@ from typing import Any
 from .model import (
     BILL_STATUSES,
     GROUPINGS,
+    MAX_DATE,
+    MAX_DUE_DAYS,
+    MIN_DATE,
     SIGNS,
     Mapping,
     MappingLine,
@@ -24,6 +37,13 @@ from .model import (
     PayRun,
     Payslip,
 )
+from .money import MAX_AMOUNT
+
+# Pay runs and mappings nest 5 levels (pay run > payslips > payslip > lines > line); anything much deeper
+# is not one of them. Python's json gives up (RecursionError) near 1,000 levels: the error names the path.
+MAX_DEPTH = 32
+# Integers longer than this are read as Decimal (Python refuses int() of more than 4,300 digits).
+_LONG_INT = 30
 
 
 class InputError(ValueError):
@@ -37,6 +57,7 @@ _TYPE_NAMES = {
     bool: "true/false",
     int: "a number",
     float: "a number",
+    Decimal: "a number",
     type(None): "null",
 }
 
@@ -48,8 +69,10 @@ def _kind(value: Any) -> str:
 class _Reader:
     """Reads one JSON document, prefixing every error with the file name."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, check_text: bool = True):
         self.source = source
+        # Lone surrogates can only come from JSON \u escapes: a file without any is not checked string by string.
+        self.check_text = check_text
 
     def fail(self, where: str, message: str) -> InputError:
         return InputError(f"{self.source}: {where}: {message}" if where else f"{self.source}: {message}")
@@ -74,14 +97,26 @@ class _Reader:
             raise self.fail(_join(where, name), f"expected a string, got {_kind(value)}")
         if required and not value.strip():
             raise self.fail(_join(where, name), "must not be empty")
+        if self.check_text:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise self.fail(
+                    _join(where, name),
+                    f"contains an invalid character at position {exc.start + 1} (a lone UTF-16 surrogate "
+                    f"\\u{ord(value[exc.start]):04x})",
+                ) from None
         return value
 
     def day(self, data: dict, name: str, where: str) -> date:
         value = self.text(data, name, where)
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
-            raise self.fail(_join(where, name), f"{value!r} is not a date (use YYYY-MM-DD)") from None
+            raise self.fail(_join(where, name), f"{_short(value)!r} is not a date (use YYYY-MM-DD)") from None
+        if not MIN_DATE <= day <= MAX_DATE:
+            raise self.fail(_join(where, name), f"{value!r} is not a date from {MIN_DATE} to {MAX_DATE}")
+        return day
 
     def items(self, data: dict, name: str, where: str) -> list:
         value = self.field(data, name, where)
@@ -90,27 +125,108 @@ class _Reader:
         return value
 
     def amount(self, value: Any, where: str) -> Decimal | str:
-        """A Decimal; a string that is not a number is kept as is for build_bills to report."""
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        """A Decimal; a string that is not a number is kept as is for build_bills to report.
+
+        Infinite, NaN and out-of-range amounts (see :data:`~payroll_xero.money.MAX_AMOUNT`) are refused.
+        """
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
             raise self.fail(where, f"expected a number, got {_kind(value)}")
         if isinstance(value, str):
             try:
-                return Decimal(value.strip())
+                number = Decimal(value.strip())
             except InvalidOperation:
                 return value
-        return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        elif isinstance(value, float):
+            number = Decimal(str(value))
+        else:
+            number = Decimal(value)
+        if not number.is_finite():
+            raise self.fail(where, f"{_short(str(value))} is not a finite number")
+        if not -MAX_AMOUNT < number < MAX_AMOUNT:
+            shown = str(number) if len(str(number)) <= 30 else f"{number:.6E}"
+            raise self.fail(
+                where,
+                f"{shown} is out of range: Xero takes amounts of less than {MAX_AMOUNT:,} either way",
+            )
+        return number
 
 
 def _join(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
 
 
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else f"{text[: width - 1]}\u2026"
+
+
+def _int(text: str) -> int | Decimal:
+    """A JSON integer: an int, or a Decimal when it is too long to be anything but a wrong amount."""
+    return int(text) if len(text) <= _LONG_INT else Decimal(text)
+
+
+# Strings, brackets and the separators that matter to follow where a document nests.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]')
+
+
+def _key(piece: str) -> str:
+    try:
+        return json.loads(piece)
+    except ValueError:
+        return piece
+
+
+def _deep_path(text: str, limit: int = MAX_DEPTH) -> tuple[str, int]:
+    """(path, line) of the first value nested deeper than ``limit`` levels, e.g. ``payslips[0].lines[0][0]``."""
+    stack: list[list] = []  # per open container: ["{", key] or ["[", index]
+    key: str | None = None
+    for match in _TOKENS.finditer(text):
+        piece = match.group()
+        if piece[0] == '"':
+            if stack and stack[-1][0] == "{" and key is None:
+                key = piece
+            continue
+        if piece in "{[":
+            if stack and stack[-1][0] == "{" and key is not None:
+                stack[-1][1] = _key(key)
+            stack.append([piece, 0 if piece == "[" else None])
+            key = None
+            if len(stack) > limit:
+                return _path_of(stack[:-1]), text.count("\n", 0, match.start()) + 1
+        elif piece in "}]":
+            if stack:
+                stack.pop()
+            key = None
+        elif piece == ",":
+            if stack and stack[-1][0] == "[":
+                stack[-1][1] += 1
+            key = None
+    return "", 1
+
+
+def _path_of(parents: list[list]) -> str:
+    """The path of a value from its open containers: each one's key or index, ``payslips[0].lines``."""
+    parts: list[str] = []
+    for kind, at in parents:
+        if kind == "[":
+            parts.append(f"[{at}]")
+        else:
+            parts.append(f".{at}" if parts else str(at))
+    return _short("".join(parts), 80)
+
+
 def _parse(text: str, source: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=Decimal, parse_int=_int, parse_constant=Decimal)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    except RecursionError:
+        path, line = _deep_path(text)
+        where = f"{path}: " if path else ""
+        raise InputError(
+            f"{source}: {where}nested too deeply (line {line}): a pay run or mapping nests a few levels, "
+            f"this file more than {MAX_DEPTH}"
         ) from None
 
 
@@ -122,11 +238,15 @@ def _read(path: str | Path) -> tuple[Any, str]:
         raise InputError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None
-    return _parse(text, path.name), path.name
+    return _parse(text, path.name), path.name, _SURROGATE.search(text) is not None
 
 
-def pay_run_from_dict(data: Any, source: str = "pay run") -> PayRun:
-    r = _Reader(source)
+# A JSON \u escape of a UTF-16 surrogate (a file read as UTF-8 holds none otherwise).
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def pay_run_from_dict(data: Any, source: str = "pay run", *, check_text: bool = True) -> PayRun:
+    r = _Reader(source, check_text)
     data = r.obj(data, "")
     payslips = []
     keys: dict[str, int] = {}
@@ -174,8 +294,8 @@ def pay_run_from_dict(data: Any, source: str = "pay run") -> PayRun:
     return run
 
 
-def mapping_from_dict(data: Any, source: str = "mapping") -> Mapping:
-    r = _Reader(source)
+def mapping_from_dict(data: Any, source: str = "mapping", *, check_text: bool = True) -> Mapping:
+    r = _Reader(source, check_text)
     data = r.obj(data, "")
     types = []
     for i, raw_type in enumerate(r.items(data, "types", "")):
@@ -188,8 +308,11 @@ def mapping_from_dict(data: Any, source: str = "mapping") -> Mapping:
         if status not in BILL_STATUSES:
             raise r.fail(_join(where, "status"), f"{status!r} is not one of {', '.join(BILL_STATUSES)}")
         due_days = r.field(t, "due_days", where, required=False, default=0)
-        if isinstance(due_days, bool) or not isinstance(due_days, int) or due_days < 0:
-            raise r.fail(_join(where, "due_days"), f"expected a whole number of days >= 0, got {due_days!r}")
+        if isinstance(due_days, bool) or not isinstance(due_days, int) or not 0 <= due_days <= MAX_DUE_DAYS:
+            raise r.fail(
+                _join(where, "due_days"),
+                f"expected a whole number of days from 0 to {MAX_DUE_DAYS}, got {_short(str(due_days), 40)}",
+            )
         lines = []
         for j, raw_line in enumerate(r.items(t, "lines", where)):
             lwhere = f"{where}.lines[{j}]"
@@ -228,10 +351,10 @@ def mapping_from_dict(data: Any, source: str = "mapping") -> Mapping:
 
 
 def load_pay_run(path: str | Path) -> PayRun:
-    data, source = _read(path)
-    return pay_run_from_dict(data, source)
+    data, source, escapes = _read(path)
+    return pay_run_from_dict(data, source, check_text=escapes)
 
 
 def load_mapping(path: str | Path) -> Mapping:
-    data, source = _read(path)
-    return mapping_from_dict(data, source)
+    data, source, escapes = _read(path)
+    return mapping_from_dict(data, source, check_text=escapes)

@@ -15,6 +15,14 @@ GROUPING_EMPLOYEE = "employee"
 GROUPINGS = (GROUPING_RUN, GROUPING_EMPLOYEE)
 
 BILL_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
+
+# A bill is due 0 to MAX_DUE_DAYS days after the payment date: ten years is already far more than any
+# payment term, a larger number is a typing error (and 3,000,000 days would overflow the calendar).
+MAX_DUE_DAYS = 3650
+# Dates of a pay run are between MIN_DATE and MAX_DATE: outside, they are typing errors (and a payment date
+# of 9999-12-31 has no due date after it). MAX_DATE + MAX_DUE_DAYS is still a valid date.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2999, 12, 31)
 SIGNS = ("+", "-")
 
 

@@ -1,8 +1,13 @@
-"""Currency codes and their minor units (ISO 4217), and rounding money once."""
+"""Currency codes and their minor units (ISO 4217), rounding money once, and the largest amount."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+
+# Every amount sent to Xero (a pay item on a payslip, a bill line, a bill total) stays strictly below this
+# in absolute value: Xero stores at most 13 digits before the decimal point. Bigger ones are typing errors
+# (or an exponent such as "1e30"), refused when a pay run is loaded and reported by build_bills.
+MAX_AMOUNT = Decimal(10) ** 13
 
 # ISO 4217 active codes with a minor unit other than 2. Every other code in
 # ISO_4217_CODES has two decimals.
@@ -45,3 +50,8 @@ def quantum(code: str) -> Decimal:
 def round_money(amount: Decimal, code: str) -> Decimal:
     """Round ``amount`` half up to the minor unit of ``code``."""
     return amount.quantize(quantum(code), rounding=ROUND_HALF_UP)
+
+
+def amount_in_range(amount: Decimal) -> bool:
+    """True when ``amount`` is a finite number strictly between ``-MAX_AMOUNT`` and ``MAX_AMOUNT``."""
+    return amount.is_finite() and -MAX_AMOUNT < amount < MAX_AMOUNT
