@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import stat
 from pathlib import Path
@@ -12,6 +13,7 @@ from common import REDIRECT_URI, consent, endpoints
 
 from payroll_xero import jobs
 from payroll_xero.cli import build_parser
+from payroll_xero.client import limiter_for
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SECOND_TENANT_ID
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -24,6 +26,9 @@ def env(sandbox, monkeypatch, tmp_path):
     monkeypatch.setenv("XERO_API_URL", sandbox.url)
     monkeypatch.delenv("XERO_TENANT_ID", raising=False)
     monkeypatch.setenv("XERO_TOKEN_FILE", str(tmp_path / "token.json"))
+    # The sandbox's minute limit starts afresh in each test; so does the client's (one per process and
+    # organisation), else the pushes of earlier tests make a later one wait for the minute to pass.
+    monkeypatch.setattr(limiter_for(DEMO_TENANT_ID), "starts", [])
     return tmp_path / "token.json"
 
 
@@ -132,3 +137,143 @@ def test_demo_pushes_twice_and_the_second_push_creates_nothing():
     pushes = out.split("== Push")
     assert "0 created" not in pushes[1]
     assert re.search(r"\n0 created, \d+ already in Xero, 0 refused\.", pushes[2])
+
+
+# --------------------------------------------------------------------------- preflight (issue 10, 9)
+
+
+def _push(argv_payrun: Path, argv_mapping: Path) -> tuple[int, str]:
+    return _run(["push", str(argv_payrun), "--mapping", str(argv_mapping)])
+
+
+def _example_copy(tmp_path: Path, name: str, change) -> Path:
+    data = json.loads((EXAMPLES / name).read_text())
+    change(data)
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _contact_names(sandbox) -> set[str]:
+    return {c["Name"] for c in sandbox.contacts(DEMO_TENANT_ID)}
+
+
+def _numbers(sandbox) -> set[str]:
+    return {d["InvoiceNumber"] for d in sandbox.invoices(DEMO_TENANT_ID)} | {
+        d["CreditNoteNumber"] for d in sandbox.credit_notes(DEMO_TENANT_ID)
+    }
+
+
+def test_push_refuses_a_bill_on_an_archived_account_before_sending_and_makes_no_contact_for_it(sandbox, env):
+    _connected(sandbox, env)
+    sandbox.archive_account(DEMO_TENANT_ID, "478")
+    code, out = _push(EXAMPLES / "payrun.json", EXAMPLES / "mapping.json")
+    assert code == 1, out
+    assert (
+        "PAY-2026-10/MPF: ERROR (bill), not sent:\n"
+        '  - line MPF_ER ("MPF employer contributions"): account 478 "MPF Employer Contributions" is archived '
+        "in Xero: restore it in Xero or map the pay item to another account\n"
+    ) in out
+    assert "21 created, 0 already in Xero, 1 refused." in out
+    numbers = _numbers(sandbox)
+    assert "PAY-2026-10/MPF" not in numbers and "PAY-2026-10/MED" in numbers and len(numbers) == 21
+    # the trustee is the MPF bill's contact only: it was not created in Xero
+    assert "HSBC MPF Trustee" not in _contact_names(sandbox)
+    assert "Bupa Hong Kong" in _contact_names(sandbox)
+
+
+def test_push_refuses_unknown_system_and_bank_accounts_naming_the_line(sandbox, env, tmp_path):
+    _connected(sandbox, env)
+
+    def accounts(data):
+        medical = data["types"][2]["lines"][0]
+        medical["account"] = "999"
+        mpf = data["types"][1]["lines"]
+        mpf[0]["account"], mpf[1]["account"] = "800", "090"
+
+    mapping = _example_copy(tmp_path, "mapping.json", accounts)
+    code, out = _push(EXAMPLES / "payrun.json", mapping)
+    assert code == 1, out
+    assert (
+        '  - line MEDICAL ("Staff medical plan deductions"): account 999 does not exist in the organisation\'s '
+        "chart of accounts: add it in Xero or map the pay item to another account\n"
+    ) in out
+    assert (
+        '  - line MPF_EE ("MPF employee contributions"): account 800 "Accounts Payable" is a Xero system account '
+        "(CREDITORS), which takes no bill lines: map the pay item to another account\n"
+    ) in out
+    assert 'account 090 "Business Bank Account" is a bank account, which takes no bill lines' in out
+    assert "20 created, 0 already in Xero, 2 refused." in out
+    assert not {"HSBC MPF Trustee", "Bupa Hong Kong"} & _contact_names(sandbox)
+
+
+def test_push_refuses_every_bill_in_a_currency_the_organisation_lacks_and_sends_nothing(
+    sandbox, env, tmp_path
+):
+    _connected(sandbox, env)
+    payrun = _example_copy(tmp_path, "payrun.json", lambda data: data.update(currency="EUR"))
+    code, out = _push(payrun, EXAMPLES / "mapping.json")
+    assert code == 1, out
+    assert out.count("ERROR (bill), not sent:") == 22
+    assert (
+        "  - the organisation has no currency EUR (it has HKD, USD): enable it in Xero (Settings > Currencies) "
+        "or pay the run in one of those\n"
+    ) in out
+    assert "0 created, 0 already in Xero, 22 refused." in out
+    assert sandbox.contacts(DEMO_TENANT_ID) == [] and _numbers(sandbox) == set()
+    assert not [c for c in sandbox.calls if c[0] in ("PUT", "POST") and "/api.xro/" in c[1]]
+
+    sandbox.set_currencies(DEMO_TENANT_ID, ["USD", "EUR"])
+    code, out = _push(payrun, EXAMPLES / "mapping.json")
+    assert code == 0, out
+    assert "22 created, 0 already in Xero, 0 refused." in out
+
+
+def test_push_refuses_an_unknown_tracking_category_or_option(sandbox, env, tmp_path):
+    _connected(sandbox, env)
+
+    def marketing(data):
+        data["payslips"][0]["department"] = "Marketing"
+
+    payrun = _example_copy(tmp_path, "payrun.json", marketing)
+    code, out = _push(payrun, EXAMPLES / "mapping.json")
+    assert code == 1, out
+    assert (
+        '  - line MPF_EE ("MPF employee contributions"): the tracking category "Department" has no active option '
+        '"Marketing": add the option in Xero or change the department on the payslips\n'
+    ) in out
+    assert "21 created, 0 already in Xero, 1 refused." in out
+    assert "HSBC MPF Trustee" not in _contact_names(sandbox)
+
+    mapping = _example_copy(
+        tmp_path, "mapping.json", lambda data: data["types"][1].update(tracking_category="Region")
+    )
+    code, out = _push(EXAMPLES / "payrun.json", mapping)
+    assert code == 1, out
+    assert (
+        'line MPF_ER ("MPF employer contributions"): the tracking category "Region" does not exist in Xero: add '
+        "it in Xero or change the type's tracking category"
+    ) in out
+    assert "0 created, 21 already in Xero, 1 refused." in out
+
+
+def test_preflight_problems_is_quiet_for_bills_the_organisation_takes(sandbox):
+    from common import make_bill, make_client
+
+    client = make_client(sandbox)
+    org = client.organisation()
+    bills = [
+        make_bill("A", lines=(("477", "Wages", "10.00"),), tracking=(("department", "sales"),)),
+        make_bill("B", lines=(("475", "Old wages", "1.00"),), currency="USD"),
+    ]
+    refused = jobs.preflight_problems(
+        bills,
+        accounts=client.accounts(),
+        currencies=org.currencies,
+        tracking_categories=client.tracking_categories(),
+    )
+    assert list(refused) == ["B"]  # tracking names compare as Xero does, ignoring case
+    (reason,) = refused["B"]
+    assert reason.startswith(
+        'line ITEM ("Old wages"): account 475 "Old Wages (archived)" is archived in Xero'
+    )

@@ -3,7 +3,12 @@
 * ``connect`` runs the OAuth consent in a terminal and writes a token file
   (mode 600) holding the token and the chosen organisation;
 * ``push PAYRUN.json --mapping MAPPING.json`` builds the bills and sends them;
-  it looks bills up first, so running it twice creates nothing the second time;
+  it looks bills up first, so running it twice creates nothing the second time.
+  Before sending it reads the organisation's currencies, chart of accounts and
+  tracking categories and refuses locally, naming the line and what to fix, each
+  bill Xero would refuse (an unknown, archived, system or bank account, a currency
+  the organisation lacks, an unknown tracking category or option): nothing of a
+  refused bill is sent, not even its contact; the others are pushed;
 * ``demo`` does both against a local sandbox started in-process.
 
 Credentials come from the environment (``XERO_CLIENT_ID``, ``XERO_CLIENT_SECRET``,
@@ -29,7 +34,7 @@ from typing import Any, TextIO
 
 from . import oauth
 from .bills import Bill, build_bills
-from .client import PushResult, XeroClient
+from .client import Account, PushResult, TrackingCategory, XeroClient
 from .errors import XeroError
 from .oauth import Tenant, Token, XeroEndpoints
 
@@ -264,6 +269,95 @@ def format_result(result: PushResult, bill: Bill | None) -> str:
     return f"{result.invoice_number}: {what} ({kind} {result.xero_id}, {result.status}, {total})"
 
 
+def unpostable_reason(account: Account) -> str:
+    """Why Xero refuses bill lines on ``account`` ("is archived in Xero"), or "" when it takes them."""
+    if account.status != "ACTIVE":
+        status = (account.status or "not active").lower()
+        return "is archived in Xero" if status == "archived" else f"is {status} in Xero"
+    if account.system_account:
+        return f"is a Xero system account ({account.system_account}), which takes no bill lines"
+    if account.type == "BANK":
+        return "is a bank account, which takes no bill lines"
+    if not account.is_postable:
+        return "takes no bill lines"
+    return ""
+
+
+def preflight_problems(
+    bills: Sequence[Bill],
+    *,
+    accounts: Sequence[Account],
+    currencies: Sequence[str],
+    tracking_categories: Sequence[TrackingCategory] = (),
+) -> dict[str, tuple[str, ...]]:
+    """invoice number -> why the organisation would refuse that bill, for the bills it cannot take.
+
+    Checks what Xero checks against its own data, so that a refused bill is known before anything is
+    sent: each line's account exists, is active and takes bill lines; the organisation has the bill's
+    currency; each line's tracking category exists and is active, with the option. Names are compared as
+    Xero does: account codes exactly, tracking names ignoring case. Each reason names the line (its pay
+    item and description) and what to fix.
+    """
+    by_code = {account.code: account for account in accounts if account.code}
+    enabled = set(currencies)
+    categories = {c.name.casefold(): c for c in tracking_categories}
+    refused: dict[str, tuple[str, ...]] = {}
+    for bill in bills:
+        reasons: list[str] = []
+        if bill.currency not in enabled:
+            reasons.append(
+                f"the organisation has no currency {bill.currency} (it has {', '.join(currencies) or 'none'}): "
+                "enable it in Xero (Settings > Currencies) or pay the run in one of those"
+            )
+        for line in bill.lines:
+            where = f'line {line.pay_item or "?"} ("{line.description}")'
+            account = by_code.get(line.account_code)
+            if account is None:
+                reasons.append(
+                    f"{where}: account {line.account_code} does not exist in the organisation's chart of "
+                    "accounts: add it in Xero or map the pay item to another account"
+                )
+            else:
+                why = unpostable_reason(account)
+                if why:
+                    reasons.append(
+                        f'{where}: account {account.code} "{account.name}" {why}: '
+                        + ("restore it in Xero or " if account.status != "ACTIVE" else "")
+                        + "map the pay item to another account"
+                    )
+            for name, option in line.tracking:
+                category = categories.get(name.casefold())
+                if category is None or category.status not in (None, "ACTIVE"):
+                    state = "does not exist" if category is None else "is archived"
+                    reasons.append(
+                        f'{where}: the tracking category "{name}" {state} in Xero: add it in Xero or change '
+                        "the type's tracking category"
+                    )
+                elif option.casefold() not in {o.casefold() for o in category.options}:
+                    reasons.append(
+                        f'{where}: the tracking category "{category.name}" has no active option "{option}": '
+                        "add the option in Xero or change the department on the payslips"
+                    )
+        if reasons:
+            refused[bill.invoice_number] = tuple(dict.fromkeys(reasons))
+    return refused
+
+
+def preflight(client: XeroClient, bills: Sequence[Bill]) -> dict[str, tuple[str, ...]]:
+    """:func:`preflight_problems` of ``bills`` against the client's organisation (reads only).
+
+    Three or four reads: the organisation and its currencies, the chart of accounts, and the tracking
+    categories when a line is tracked. Raises :class:`~payroll_xero.errors.XeroError` when Xero fails.
+    """
+    organisation = client.organisation()
+    accounts = client.accounts()
+    tracked = any(line.tracking for bill in bills for line in bill.lines)
+    categories = client.tracking_categories() if tracked else []
+    return preflight_problems(
+        bills, accounts=accounts, currencies=organisation.currencies, tracking_categories=categories
+    )
+
+
 def push(pay_run_path: str | Path, mapping_path: str | Path, client: XeroClient, out: TextIO) -> int:
     """Build and send the bills of one pay run; prints one line per bill. Returns the exit code."""
     from .loaders import InputError, load_mapping, load_pay_run
@@ -285,18 +379,34 @@ def push(pay_run_path: str | Path, mapping_path: str | Path, client: XeroClient,
         return EXIT_OK
     by_number = {b.invoice_number: b for b in built.bills}
     try:
-        results = client.create_bills(built.bills)
+        refused = preflight(client, built.bills)
     except XeroError as exc:
-        for result in exc.partial_results:
-            print(format_result(result, by_number.get(result.invoice_number)), file=out)
-        print(f"error: {exc}", file=out)
+        print(f"error: the organisation could not be checked, nothing was sent: {exc}", file=out)
         return EXIT_FAILED
+    for bill in built.bills:
+        if bill.invoice_number in refused:
+            kind = "credit note" if bill.is_credit_note else "bill"
+            print(f"{bill.invoice_number}: ERROR ({kind}), not sent:", file=out)
+            for reason in refused[bill.invoice_number]:
+                print(f"  - {reason}", file=out)
+    to_send = [b for b in built.bills if b.invoice_number not in refused]
+    results: list[PushResult] = []
+    if to_send:
+        try:
+            results = client.create_bills(to_send)
+        except XeroError as exc:
+            for result in exc.partial_results:
+                print(format_result(result, by_number.get(result.invoice_number)), file=out)
+            print(f"error: {exc}", file=out)
+            return EXIT_FAILED
     for result in results:
         print(format_result(result, by_number.get(result.invoice_number)), file=out)
     created = sum(r.ok and r.created for r in results)
     existing = sum(r.ok and r.already_existed for r in results)
-    failed = sum(not r.ok for r in results)
+    failed = sum(not r.ok for r in results) + len(refused)
     print(f"{created} created, {existing} already in Xero, {failed} refused.", file=out)
+    if refused:
+        print(f"{len(refused)} refused before sending: fix what is listed above, then push again.", file=out)
     return EXIT_FAILED if failed else EXIT_OK
 
 
