@@ -55,6 +55,8 @@ def _with_amount(value) -> dict:
         ("1E+999999999", "1E+999999999 is out of range"),
         ("-1E+999999999", "-1E+999999999 is out of range"),
         ("10000000000000", "10000000000000 is out of range"),
+        ("1e9999999999999999999999", "1e9999999999999999999999 is out of range"),  # beyond a Decimal
+        ('"-1e9999999999999999999999"', "-1e9999999999999999999999 is out of range"),
         ("NaN", "NaN is not a finite number"),
         ("Infinity", "Infinity is not a finite number"),
         ("-Infinity", "-Infinity is not a finite number"),
@@ -88,7 +90,9 @@ def test_a_bill_total_beyond_what_xero_takes_is_an_error_of_the_preview(tmp_path
     )
 
 
-@pytest.mark.parametrize("literal", ["3000000", "3651", "-1", "1" * 400, "30.0", "1e3"])
+@pytest.mark.parametrize(
+    "literal", ["3000000", "3651", "-1", "1" * 400, "30.0", "1e3", "1e9999999999999999999999"]
+)
 def test_due_days_out_of_range_are_refused_naming_file_and_field(tmp_path, capsys, literal):
     mapping = copy.deepcopy(MAPPING)
     mapping["types"][1]["due_days"] = "@DUE@"

@@ -50,6 +50,18 @@ class InputError(ValueError):
     """A pay run or mapping file that cannot be used; the message says where and why."""
 
 
+class _HugeNumber:
+    """A JSON number beyond what even a Decimal holds (``1e99999999999999999999``): an error wherever it is."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
 _TYPE_NAMES = {
     dict: "an object",
     list: "a list",
@@ -58,6 +70,7 @@ _TYPE_NAMES = {
     int: "a number",
     float: "a number",
     Decimal: "a number",
+    _HugeNumber: "a number",
     type(None): "null",
 }
 
@@ -129,12 +142,19 @@ class _Reader:
 
         Infinite, NaN and out-of-range amounts (see :data:`~payroll_xero.money.MAX_AMOUNT`) are refused.
         """
+        if isinstance(value, _HugeNumber):
+            raise self.fail(
+                where,
+                f"{_short(value.text, 30)} is out of range: Xero takes amounts of less than {MAX_AMOUNT:,} either way",
+            )
         if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
             raise self.fail(where, f"expected a number, got {_kind(value)}")
         if isinstance(value, str):
             try:
                 number = Decimal(value.strip())
             except InvalidOperation:
+                if _NUMERIC.fullmatch(value.strip()):  # a number even a Decimal cannot hold
+                    return self.amount(_HugeNumber(value.strip()), where)
                 return value
         elif isinstance(value, float):
             number = Decimal(str(value))
@@ -159,10 +179,20 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else f"{text[: width - 1]}\u2026"
 
 
-def _int(text: str) -> int | Decimal:
-    """A JSON integer: an int, or a Decimal when it is too long to be anything but a wrong amount."""
-    return int(text) if len(text) <= _LONG_INT else Decimal(text)
+def _number(text: str) -> Decimal | _HugeNumber:
+    """A JSON number with a fraction or an exponent, read exactly."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return _HugeNumber(text)
 
+
+def _int(text: str) -> int | Decimal | _HugeNumber:
+    """A JSON integer: an int, or a Decimal when it is too long to be anything but a wrong amount."""
+    return int(text) if len(text) <= _LONG_INT else _number(text)
+
+
+_NUMERIC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 # Strings, brackets and the separators that matter to follow where a document nests.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]')
@@ -216,7 +246,7 @@ def _path_of(parents: list[list]) -> str:
 
 def _parse(text: str, source: str) -> Any:
     try:
-        return json.loads(text, parse_float=Decimal, parse_int=_int, parse_constant=Decimal)
+        return json.loads(text, parse_float=_number, parse_int=_int, parse_constant=Decimal)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{source}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
