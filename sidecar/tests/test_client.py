@@ -707,3 +707,17 @@ def test_client_does_not_follow_a_redirect(sandbox, client):
     with pytest.raises(XeroError, match="HTTP 302"):
         client.organisation()
     assert calls_to(sandbox, "GET", "/connections") == []
+
+
+def test_refresh_answered_429_by_the_token_endpoint_waits_as_long_as_the_client_may(sandbox, store):
+    sandbox.expire_access_tokens()
+    sandbox.faults.rate_limit_next(1, retry_after=5, path="/connect/token")
+    client = make_client(sandbox, store)
+    assert client.organisation().base_currency == "HKD"
+    assert client.sleep.calls == [5]
+    sandbox.expire_access_tokens()
+    sandbox.faults.rate_limit_next(1, retry_after=5, path="/connect/token")
+    impatient = make_client(sandbox, store, max_wait=1)
+    with pytest.raises(RateLimited, match="token endpoint"):
+        impatient.organisation()
+    assert impatient.sleep.calls == []

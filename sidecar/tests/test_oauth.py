@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,7 +13,7 @@ from common import REDIRECT_URI, consent, endpoints
 from freezegun import freeze_time
 
 from payroll_xero import oauth
-from payroll_xero.errors import AuthorizationFailed, BadCredentials, ReconnectNeeded
+from payroll_xero.errors import AuthorizationFailed, BadCredentials, RateLimited, ReconnectNeeded
 from payroll_xero.oauth import Token, XeroEndpoints
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SECOND_TENANT_ID
 
@@ -160,3 +163,117 @@ def test_expires_within_counts_from_now():
     with freeze_time("2026-10-31 12:29:30"):
         assert token.expires_within(60)
     assert token.expires_within(0, now=token.expires_at + timedelta(seconds=1))
+
+
+# --------------------------------------------------------------------------- PKCE
+
+
+def test_new_pkce_gives_an_rfc7636_verifier_and_its_s256_challenge():
+    pairs = [oauth.new_pkce() for _ in range(20)]
+    assert len({verifier for verifier, _c in pairs}) == 20
+    for verifier, challenge in pairs:
+        assert 43 <= len(verifier) <= 128 and re.fullmatch(r"[A-Za-z0-9._~-]+", verifier)
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        assert challenge == base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        assert "=" not in challenge and len(challenge) == 43
+
+
+def test_authorization_url_asks_for_s256_only_with_a_challenge():
+    plain = parse_qs(urlsplit(oauth.authorization_url("cid", "https://example.com/cb", "st")).query)
+    url = oauth.authorization_url("cid", "https://example.com/cb", "st", code_challenge="abc")
+    query = parse_qs(urlsplit(url).query)
+    assert "code_challenge" not in plain and "code_challenge_method" not in plain
+    assert query["code_challenge"] == ["abc"] and query["code_challenge_method"] == ["S256"]
+
+
+def test_pkce_round_trip_needs_the_verifier(sandbox):
+    ends = endpoints(sandbox)
+
+    def code_with_challenge():
+        verifier, challenge = oauth.new_pkce()
+        state = oauth.new_state()
+        url = oauth.authorization_url(
+            DEMO_CLIENT_ID, REDIRECT_URI, state, endpoints=ends, code_challenge=challenge
+        )
+        return verifier, oauth.code_from_redirect(sandbox.approve(url), state)
+
+    verifier, code = code_with_challenge()
+    token = oauth.exchange_code(
+        DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, code, REDIRECT_URI, endpoints=ends, code_verifier=verifier
+    )
+    assert oauth.list_connections(token, endpoints=ends)
+    _verifier, code = code_with_challenge()
+    with pytest.raises(ReconnectNeeded):
+        oauth.exchange_code(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, code, REDIRECT_URI, endpoints=ends)
+
+
+# --------------------------------------------------------------------------- token endpoint limits
+
+
+def _token_calls(sandbox):
+    return [c[2] for c in sandbox.calls if c[1] == "/connect/token"]
+
+
+def test_short_429_from_the_token_endpoint_is_waited_through_once(sandbox):
+    token = consent(sandbox)
+    sandbox.faults.rate_limit_next(1, retry_after=7, path="/connect/token")
+    sleeps: list[float] = []
+    new = oauth.refresh(
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        token,
+        lambda t: None,
+        endpoints=endpoints(sandbox),
+        sleep=sleeps.append,
+    )
+    assert new.access_token != token.access_token
+    assert sleeps == [7]
+    assert _token_calls(sandbox)[-2:] == [429, 200]
+
+
+def test_long_429_from_the_token_endpoint_says_it_is_the_token_endpoint_limit(sandbox):
+    token = consent(sandbox)
+    sandbox.faults.rate_limit_next(1, retry_after=3600, path="/connect/token")
+    sleeps: list[float] = []
+    before = datetime.now(timezone.utc)
+    with pytest.raises(RateLimited) as info:
+        oauth.refresh(
+            DEMO_CLIENT_ID,
+            DEMO_CLIENT_SECRET,
+            token,
+            lambda t: None,
+            endpoints=endpoints(sandbox),
+            sleep=sleeps.append,
+        )
+    message = str(info.value)
+    assert "token endpoint" in message and "organisation minute rate limit" not in message
+    assert "not an organisation's" in message
+    assert before + timedelta(seconds=3590) <= info.value.retry_at <= before + timedelta(seconds=3700)
+    assert sleeps == [] and _token_calls(sandbox)[-1] == 429
+
+
+def test_429_again_after_the_wait_raises_rate_limited(sandbox):
+    token = consent(sandbox)
+    sandbox.faults.rate_limit_next(2, retry_after=5, path="/connect/token")
+    sleeps: list[float] = []
+    with pytest.raises(RateLimited, match="token endpoint"):
+        oauth.refresh(
+            DEMO_CLIENT_ID,
+            DEMO_CLIENT_SECRET,
+            token,
+            lambda t: None,
+            endpoints=endpoints(sandbox),
+            sleep=sleeps.append,
+        )
+    assert sleeps == [5] and _token_calls(sandbox)[-2:] == [429, 429]
+
+
+def test_code_exchange_429_is_the_token_endpoint_limit_too(sandbox):
+    ends = endpoints(sandbox)
+    state = oauth.new_state()
+    code = oauth.code_from_redirect(
+        sandbox.approve(oauth.authorization_url(DEMO_CLIENT_ID, REDIRECT_URI, state, endpoints=ends)), state
+    )
+    sandbox.faults.rate_limit_next(1, retry_after=120, path="/connect/token")
+    with pytest.raises(RateLimited, match="token endpoint"):
+        oauth.exchange_code(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, code, REDIRECT_URI, endpoints=ends)

@@ -569,7 +569,7 @@ class XeroClient:
         endpoints: XeroEndpoints = oauth.XERO,
         timeout: tuple[float, float] = (5, 30),
         max_attempts: int = 3,
-        max_wait: float = 60.0,
+        max_wait: float = oauth.MAX_RATE_WAIT,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         limiter: TenantLimiter | None = None,
@@ -667,6 +667,7 @@ class XeroClient:
                 timeout=self.timeout,
                 session=self._session,
                 sleep=self.sleep,
+                max_wait=self.max_wait,
             )
 
     def refresh_token(self) -> Token:

@@ -57,17 +57,33 @@ class RateLimited(XeroError):
     """Xero's rate limit is reached and the wait is too long to do now.
 
     ``retry_at`` is an aware UTC datetime; ``problem`` is Xero's
-    ``X-Rate-Limit-Problem`` (``minute``, ``day``, ``concurrent``, ``appminute``).
+    ``X-Rate-Limit-Problem`` (``minute``, ``day``, ``concurrent``, ``appminute``), or
+    ``token`` when Xero's identity service (token endpoint) refused the request: that limit
+    is the app's, not the organisation's, and ``message`` says so.
     """
 
-    def __init__(self, retry_at: datetime, problem: str, *, correlation_id: str | None = None, **kw) -> None:
+    def __init__(
+        self,
+        retry_at: datetime,
+        problem: str,
+        *,
+        correlation_id: str | None = None,
+        message: str | None = None,
+        **kw,
+    ) -> None:
         self.retry_at = retry_at
         self.problem = problem or "unknown"
-        when = retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        message = (
-            f"Xero's {self.problem} rate limit is reached for this organisation: try again after {when}."
-        )
+        if message is None:
+            message = (
+                f"Xero's {self.problem} rate limit is reached for this organisation: "
+                f"try again after {self.when}."
+            )
         super().__init__(message, correlation_id=correlation_id, **kw)
+
+    @property
+    def when(self) -> str:
+        """``retry_at`` as shown in messages."""
+        return self.retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class ValidationFailed(XeroError):

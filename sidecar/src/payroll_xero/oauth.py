@@ -12,6 +12,7 @@ or a response body from the identity server (it may echo them).
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -55,6 +56,11 @@ DEFAULT_SCOPES: tuple[str, ...] = (
 DEFAULT_TIMEOUT: tuple[float, float] = (5, 30)
 # Refresh the access token this many seconds before it expires.
 REFRESH_MARGIN = 60
+# A 429 whose Retry-After is at most this many seconds is waited through (once for the identity
+# service); a longer one raises RateLimited. The client uses the same default.
+MAX_RATE_WAIT = 60.0
+# PKCE (RFC 7636): verifier length in characters (43 to 128 allowed).
+PKCE_VERIFIER_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,24 +232,44 @@ def new_state() -> str:
     return secrets.token_urlsafe(32)
 
 
+def pkce_challenge(code_verifier: str) -> str:
+    """The S256 ``code_challenge`` of a verifier: base64url(sha256(verifier)) without padding."""
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def new_pkce() -> tuple[str, str]:
+    """A fresh PKCE pair ``(code_verifier, code_challenge)`` (RFC 7636, method S256).
+
+    The verifier is 64 unreserved characters (``A-Z a-z 0-9 - _``); keep it server side with
+    the ``state``, send the challenge in :func:`authorization_url` and the verifier to
+    :func:`exchange_code`.
+    """
+    verifier = secrets.token_urlsafe(PKCE_VERIFIER_LENGTH)[:PKCE_VERIFIER_LENGTH]
+    return verifier, pkce_challenge(verifier)
+
+
 def authorization_url(
     client_id: str,
     redirect_uri: str,
     state: str,
     scopes: Sequence[str] = DEFAULT_SCOPES,
     endpoints: XeroEndpoints = XERO,
+    *,
+    code_challenge: str | None = None,
 ) -> str:
-    """The URL to send the user to for consent."""
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": " ".join(scopes),
-            "state": state,
-        }
-    )
-    return f"{endpoints.authorize_url}?{query}"
+    """The URL to send the user to for consent; with ``code_challenge`` (see :func:`new_pkce`)
+    it asks for PKCE with ``code_challenge_method=S256``."""
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(scopes),
+        "state": state,
+    }
+    if code_challenge:
+        params.update({"code_challenge": code_challenge, "code_challenge_method": "S256"})
+    return f"{endpoints.authorize_url}?{urlencode(params)}"
 
 
 def code_from_redirect(redirect_url: str, expected_state: str) -> str:
@@ -273,12 +299,16 @@ def _correlation(resp: requests.Response) -> str | None:
     return resp.headers.get("Xero-Correlation-Id")
 
 
-def _retry_at(resp: requests.Response) -> datetime:
+def _retry_after(resp: requests.Response) -> float:
+    """Seconds to wait after a 429 (60 when Xero does not say)."""
     try:
-        seconds = float(resp.headers.get("Retry-After", "60"))
+        return max(0.0, float(resp.headers.get("Retry-After", "60")))
     except ValueError:
-        seconds = 60.0
-    return _utcnow() + timedelta(seconds=seconds)
+        return 60.0
+
+
+def _retry_at(resp: requests.Response) -> datetime:
+    return _utcnow() + timedelta(seconds=_retry_after(resp))
 
 
 def _request(
@@ -290,16 +320,22 @@ def _request(
     timeout: tuple[float, float],
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    max_wait: float = MAX_RATE_WAIT,
     **kwargs: Any,
 ) -> requests.Response:
-    """One identity/connections request, retried on connection errors and 5xx.
+    """One identity/connections request, retried on connection errors and 5xx, and once
+    after a 429 whose Retry-After is at most ``max_wait`` seconds.
 
     Token requests can be repeated safely: a refresh whose answer was lost can be
-    replayed with the old refresh token during Xero's 30-minute grace period.
+    replayed with the old refresh token during Xero's 30-minute grace period, and a
+    request answered 429 was not processed.
     """
     http = session or requests
     last: str = ""
-    for attempt in range(1, attempts + 1):
+    rate_waited = False
+    attempt = 0
+    while attempt < attempts:
+        attempt += 1
         started = time.monotonic()
         try:
             resp = http.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
@@ -318,12 +354,26 @@ def _request(
                 time.monotonic() - started,
                 _correlation(resp) or "-",
             )
+            if resp.status_code == 429 and not rate_waited and _retry_after(resp) <= max_wait:
+                rate_waited = True
+                _logger.info(
+                    "Xero %s: %s's request limit, waiting %.0fs",
+                    what,
+                    urlsplit(url).netloc,
+                    _retry_after(resp),
+                )
+                sleep(_retry_after(resp))
+                attempt -= 1
+                continue
             if resp.status_code < 500:
                 return resp
             last = f"HTTP {resp.status_code}"
         if attempt < attempts:
             sleep(min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311 (jitter)
     raise XeroUnavailable(f"Xero's identity service is unavailable ({what}: {last}); try again later.")
+
+
+_TOKEN_REQUESTS = ("code exchange", "token refresh")
 
 
 def _oauth_error(resp: requests.Response, what: str) -> XeroError:
@@ -334,8 +384,17 @@ def _oauth_error(resp: requests.Response, what: str) -> XeroError:
     error = str(data.get("error") or "") if isinstance(data, dict) else ""
     corr = _correlation(resp)
     if resp.status_code == 429:
+        retry_at = _retry_at(resp)
+        when = retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        service = "token endpoint" if what in _TOKEN_REQUESTS else f"{what} endpoint"
         return RateLimited(
-            _retry_at(resp), resp.headers.get("X-Rate-Limit-Problem", "minute"), correlation_id=corr
+            retry_at,
+            resp.headers.get("X-Rate-Limit-Problem") or "token",
+            correlation_id=corr,
+            message=(
+                f"Xero's {service} limits how many requests this app may make ({what} refused, HTTP 429; "
+                f"this is not an organisation's API limit): try again after {when}."
+            ),
         )
     if error == "invalid_grant":
         return ReconnectNeeded(
@@ -360,6 +419,7 @@ def _token_request(
     timeout: tuple[float, float],
     session: requests.Session | None,
     sleep: Callable[[float], None],
+    max_wait: float = MAX_RATE_WAIT,
 ) -> Token:
     resp = _request(
         "POST",
@@ -368,6 +428,7 @@ def _token_request(
         session=session,
         timeout=timeout,
         sleep=sleep,
+        max_wait=max_wait,
         data=data,
         auth=(client_id, client_secret),
         headers={"Accept": "application/json"},
@@ -391,10 +452,18 @@ def exchange_code(
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    code_verifier: str | None = None,
+    max_wait: float = MAX_RATE_WAIT,
 ) -> Token:
-    """Trade the authorization code (valid 5 minutes, single use) for a token set."""
+    """Trade the authorization code (valid 5 minutes, single use) for a token set.
+
+    ``code_verifier`` is the PKCE verifier whose challenge went in :func:`authorization_url`.
+    """
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if code_verifier:
+        data["code_verifier"] = code_verifier
     return _token_request(
-        {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+        data,
         client_id=client_id,
         client_secret=client_secret,
         what="code exchange",
@@ -402,6 +471,7 @@ def exchange_code(
         timeout=timeout,
         session=session,
         sleep=sleep,
+        max_wait=max_wait,
     )
 
 
@@ -415,6 +485,7 @@ def refresh(
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    max_wait: float = MAX_RATE_WAIT,
 ) -> Token:
     """Refresh the access token; the refresh token rotates.
 
@@ -437,6 +508,7 @@ def refresh(
         timeout=timeout,
         session=session,
         sleep=sleep,
+        max_wait=max_wait,
     )
     if new.refresh_token is None:
         # Xero always rotates; keep the old one if an identity server does not.
