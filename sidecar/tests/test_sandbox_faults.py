@@ -233,7 +233,7 @@ def test_admin_endpoints_inject_faults_change_accounts_and_reset(sandbox, xero):
     assert DEMO_CLIENT_SECRET not in state.text and xero.token["access_token"] not in state.text
     assert unknown.status_code == 400
 
-    assert requests.post(f"{admin}/reset", timeout=5).status_code == 200
+    assert requests.post(f"{admin}/reset", json={}, timeout=5).status_code == 200
     assert sandbox.contacts(T) == [] and sandbox.state()["connections"] == []
 
 

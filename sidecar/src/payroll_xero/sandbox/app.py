@@ -21,11 +21,12 @@ from datetime import date
 from decimal import Decimal
 from email.message import Message
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from . import pages, seed, xero
-from .identity import AccessToken, AuthError, Identity
+from .identity import AccessToken, AuthError, Identity, is_loopback_host
 from .limits import Fault, Faults, RateLimiter
+from .seed import DEMO_CLIENT_ID
 from .store import Store
 from .xero import CREDIT_NOTE, INVOICE, DocKind, Ledger, XeroValueError
 
@@ -44,6 +45,7 @@ _ADMIN_ACTIONS = (
     "pay_invoice",
     "expire_access_tokens",
     "expire_refresh_tokens",
+    "register_redirect_uri",
 )
 
 
@@ -148,11 +150,24 @@ def _csv(value: str | None) -> list[str]:
 class App:
     """The sandbox's state and behaviour behind one ``dispatch(request) -> response``."""
 
-    def __init__(self, store: Store, faults: Faults, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        store: Store,
+        faults: Faults,
+        limiter: RateLimiter,
+        *,
+        redirect_uris: tuple[str, ...] | list[str] = (),
+        allow_remote: bool = False,
+    ) -> None:
         self.store = store
         self.faults = faults
         self.limiter = limiter
-        self.identity = Identity(store)
+        self.identity = Identity(store, redirect_uris=redirect_uris)
+        # Origins (scheme://host:port) whose pages may use the admin endpoints: the sandbox's own,
+        # set by the server once it knows its port.
+        self.own_origins: set[str] = set()
+        # Whether the sandbox serves other machines too (then any Host it is called by is its own).
+        self.allow_remote = allow_remote
         self.calls: list[tuple[str, str, int]] = []
         # (method, path, body) of the latest identity and API requests, as received.
         self.received: deque[tuple[str, str, bytes]] = deque(maxlen=RECEIVED_KEPT)
@@ -741,8 +756,63 @@ class App:
             sections.append((org, bills, self.credit_notes(tenant)))
         return pages.index_page(sections)
 
+    def register_redirect_uri(self, redirect_uri: str, client_id: str = DEMO_CLIENT_ID) -> list[str]:
+        return self.identity.register_redirect_uri(redirect_uri, client_id)
+
+    def set_own_port(self, port: int, host: str) -> None:
+        """The origins the sandbox answers as: its loopback names on ``port``, and ``host``."""
+        names = {"127.0.0.1", "localhost", "[::1]"}
+        if host and host not in ("0.0.0.0", "::"):  # noqa: S104 - names, not a bind
+            names.add(f"[{host}]" if ":" in host else host)
+        self.own_origins = {f"http://{name}:{port}".lower() for name in names}
+
+    def _admin_refusal(self, request: Request) -> Response | None:
+        """Why an admin request is refused: a page of another site (Origin) or a body that is not JSON.
+
+        A browser sends a cross-site form or ``text/plain`` POST without asking first; requiring
+        ``application/json`` forces it to ask (CORS preflight), which the sandbox never allows.
+        """
+        host = (request.headers.get("Host") or "").strip().lower()
+        host_is_own = bool(host) and (
+            self.allow_remote
+            or f"http://{host}" in self.own_origins
+            or is_loopback_host(urlsplit(f"http://{host}").hostname)
+        )
+        if host and not host_is_own:  # a name made to point at this machine (DNS rebinding)
+            return json_response(
+                403, {"error": f"The sandbox's admin endpoints answer on its own address only, not {host}."}
+            )
+        origin = (request.headers.get("Origin") or "").strip().lower()
+        if origin:
+            own = set(self.own_origins)
+            if host:
+                own.add(f"http://{host}")
+            if origin not in own:
+                return json_response(
+                    403,
+                    {
+                        "error": f"The sandbox's admin endpoints refuse requests from another site "
+                        f"(Origin {origin}); call them from the sandbox's own pages or without a browser."
+                    },
+                )
+        if request.method in ("POST", "PUT", "PATCH"):
+            content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                return json_response(
+                    415,
+                    {
+                        "error": "The sandbox's admin endpoints take a JSON body only (Content-Type: "
+                        f"application/json, not {content_type or 'none'}): other bodies are refused "
+                        "so that no web page can post to them."
+                    },
+                )
+        return None
+
     def _admin(self, request: Request) -> Response:
         action = request.path[len("/_sandbox/") :].strip("/")
+        refused = self._admin_refusal(request)
+        if refused is not None:
+            return refused
         try:
             if action == "state" and request.method == "GET":
                 return json_response(200, self.state())

@@ -3,6 +3,12 @@
 One consent (the user ticking organisations and pressing Allow) is a *grant*; its id is the
 ``authentication_event_id`` of the access tokens and the ``authEventId`` of the connections it touched.
 Refresh tokens rotate; the one just replaced keeps working for :data:`REFRESH_GRACE` seconds.
+
+An app accepts only the redirect URIs registered for it (:meth:`Identity.register_redirect_uri`); the
+seeded demo app also accepts any http(s) URI on a loopback host (``localhost``, ``127.x.x.x``,
+``[::1]``), which covers the tests, the command line and the docker demo. A consent may use PKCE
+(``code_challenge`` with ``code_challenge_method=S256``): its code is then exchanged only with the
+matching ``code_verifier``.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
+import re
 import secrets
 import time
 import uuid
@@ -20,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import seed
+from .seed import DEMO_CLIENT_ID
 from .store import Store
 
 CODE_LIFETIME = 5 * 60
@@ -28,6 +37,27 @@ REFRESH_LIFETIME = 60 * 24 * 3600
 REFRESH_GRACE = 30 * 60
 
 _GLOBAL = ""  # the store's tenant for documents that belong to no organisation
+# RFC 7636: a code_verifier is 43 to 128 unreserved characters; an S256 challenge is 43 base64url ones.
+_PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+_PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` (and its subdomains), 127.0.0.0/8 and ::1."""
+    if not host:
+        return False
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def pkce_s256(code_verifier: str) -> str:
+    """The S256 challenge of a verifier: base64url(sha256(verifier)) without padding."""
+    return _b64(hashlib.sha256(code_verifier.encode("ascii")).digest())
 
 
 @dataclass(frozen=True)
@@ -83,18 +113,78 @@ def add_query(url: str, params: dict[str, str]) -> str:
 class Identity:
     """Consent, tokens and connections, kept in the store."""
 
-    def __init__(self, store: Store, issuer: str = "http://sandbox") -> None:
+    def __init__(
+        self, store: Store, issuer: str = "http://sandbox", redirect_uris: tuple[str, ...] | list[str] = ()
+    ) -> None:
         self.store = store
         self.issuer = issuer
+        # client_id -> redirect URIs registered on this sandbox (kept over resets and re-seeding).
+        self._registered: dict[str, list[str]] = {}
+        for uri in redirect_uris:
+            self._remember_redirect_uri(seed.DEMO_CLIENT_ID, uri)
 
     # --- setup ----------------------------------------------------------------------------------------------
 
     def seed(self) -> None:
-        """Install the demo client and a signing secret (kept across restarts of a file-backed sandbox)."""
+        """Install the demo client and a signing secret (kept across restarts of a file-backed sandbox).
+
+        Redirect URIs registered earlier (on this sandbox, or in the file of a file-backed one) are kept.
+        """
         client = seed.demo_client()
+        stored = self.store.get("client", _GLOBAL, client["client_id"]) or {}
+        client["redirect_uris"] = list(
+            dict.fromkeys(
+                [
+                    *client["redirect_uris"],
+                    *stored.get("redirect_uris", ()),
+                    *self._registered.get(client["client_id"], ()),
+                ]
+            )
+        )
         self.store.put("client", _GLOBAL, client["client_id"], client)
         if self.store.get("meta", _GLOBAL, "secret") is None:
             self.store.put("meta", _GLOBAL, "secret", {"value": secrets.token_hex(32)})
+
+    @staticmethod
+    def _check_redirect_uri(uri: str) -> str:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+            raise ValueError(
+                f"A redirect URI must be an absolute http(s) URL without a fragment, not '{uri}'"
+            )
+        return uri
+
+    def _remember_redirect_uri(self, client_id: str, uri: str) -> None:
+        uris = self._registered.setdefault(client_id, [])
+        if self._check_redirect_uri(uri) not in uris:
+            uris.append(uri)
+
+    def register_redirect_uri(self, redirect_uri: str, client_id: str = DEMO_CLIENT_ID) -> list[str]:
+        """Register a redirect URI for an app (as on Xero's developer portal); returns the app's list."""
+        client = self.client(client_id)
+        if client is None:
+            raise KeyError(f"no app with client_id '{client_id}'")
+        self._remember_redirect_uri(client_id, redirect_uri)
+        if redirect_uri not in client["redirect_uris"]:
+            client["redirect_uris"].append(redirect_uri)
+            self.store.put("client", _GLOBAL, client_id, client)
+        return list(client["redirect_uris"])
+
+    @staticmethod
+    def redirect_allowed(client: dict[str, Any], redirect_uri: str | None) -> bool:
+        """Whether ``redirect_uri`` is registered for ``client`` (exactly), or is a loopback URL
+        of an app that accepts those (the demo app)."""
+        if not redirect_uri:
+            return False
+        if redirect_uri in client.get("redirect_uris", ()):
+            return True
+        parts = urlsplit(redirect_uri)
+        return (
+            bool(client.get("loopback_redirects"))
+            and parts.scheme in ("http", "https")
+            and not parts.fragment
+            and is_loopback_host(parts.hostname)
+        )
 
     @property
     def _secret(self) -> bytes:
@@ -120,8 +210,17 @@ class Identity:
         redirect = params["redirect_uri"]
         if urlsplit(redirect).scheme not in ("http", "https") or not urlsplit(redirect).netloc:
             return f"Invalid redirect_uri '{redirect}'"
-        if client["redirect_uris"] and redirect not in client["redirect_uris"]:
-            return f"redirect_uri '{redirect}' is not registered for this app"
+        if not self.redirect_allowed(client, redirect):
+            return (
+                f"redirect_uri '{redirect}' is not registered for this app: register it on the sandbox "
+                "(Sandbox.register_redirect_uri, or POST /_sandbox/register_redirect_uri)"
+            )
+        challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
+        if challenge or method:
+            if method != "S256":
+                return "code_challenge_method must be S256 (and comes with a code_challenge)"
+            if not challenge or not _PKCE_CHALLENGE.match(challenge):
+                return "code_challenge must be 43 base64url characters: base64url(sha256(code_verifier))"
         return None
 
     def _authenticate_client(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
@@ -194,6 +293,7 @@ class Identity:
                     "grant": grant_id,
                     "expires": now + CODE_LIFETIME,
                     "used": False,
+                    "code_challenge": params.get("code_challenge") or None,
                 },
             )
         return add_query(params["redirect_uri"], {"code": code, **state})
@@ -216,6 +316,14 @@ class Identity:
                     or code["redirect_uri"] != form.get("redirect_uri")
                 ):
                     raise AuthError(400, {"error": "invalid_grant"})
+                if not self.redirect_allowed(client, form.get("redirect_uri")):
+                    raise AuthError(
+                        400,
+                        {"error": "invalid_grant", "error_description": "redirect_uri is not registered"},
+                    )
+                problem = self._pkce_problem(code.get("code_challenge"), form.get("code_verifier"))
+                if problem:
+                    raise AuthError(400, {"error": "invalid_grant", "error_description": problem})
                 code["used"] = True
                 self.store.put("code", _GLOBAL, form["code"], code)
                 grant_id = code["grant"]
@@ -237,6 +345,20 @@ class Identity:
             else:
                 raise AuthError(400, {"error": "unsupported_grant_type"})
             return self._issue(self.store.get("grant", _GLOBAL, grant_id), now)
+
+    @staticmethod
+    def _pkce_problem(challenge: str | None, verifier: str | None) -> str | None:
+        """Why ``verifier`` does not answer the code's ``challenge`` (None when it does, or when the
+        code was issued without PKCE)."""
+        if not challenge:
+            return None
+        if not verifier:
+            return "code_verifier is required: the code was issued with a code_challenge"
+        if not _PKCE_VERIFIER.match(verifier):
+            return "code_verifier must be 43 to 128 unreserved characters"
+        if not hmac.compare_digest(pkce_s256(verifier), challenge):
+            return "code_verifier does not match the code_challenge"
+        return None
 
     def _jwt(self, payload: dict[str, Any]) -> str:
         header = _b64(json.dumps({"alg": "HS256", "kid": "sandbox", "typ": "JWT"}).encode())

@@ -27,7 +27,15 @@ def authorize_page(
     """The consent screen: one checkbox per organisation, Allow and Cancel."""
     hidden = "\n".join(
         f'<input type="hidden" name="{escape(key)}" value="{escape(params[key])}">'
-        for key in ("response_type", "client_id", "redirect_uri", "scope", "state")
+        for key in (
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+        )
         if params.get(key)
     )
     boxes = "\n".join(

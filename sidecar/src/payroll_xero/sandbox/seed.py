@@ -211,10 +211,13 @@ def tenant_ids() -> list[str]:
 
 
 def demo_client() -> dict[str, Any]:
-    """The demo app: any http(s) redirect URI is accepted for it."""
+    """The demo app: it accepts the redirect URIs registered for it and any http(s) URI on a
+    loopback host (``http://localhost:8069/hr_payroll_xero/oauth/callback``, ``http://127.0.0.1/...``),
+    so the tests, the command line and the docker demo need no registration."""
     return {
         "client_id": DEMO_CLIENT_ID,
         "client_secret": DEMO_CLIENT_SECRET,
         "name": DEMO_APP_NAME,
         "redirect_uris": [],
+        "loopback_redirects": True,
     }

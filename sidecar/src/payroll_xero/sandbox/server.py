@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -19,7 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import seed
-from .app import App, Request, Response
+from .app import App, Request, Response, json_response
+from .identity import is_loopback_host
 from .limits import Faults, RateLimiter
 from .store import Store
 
@@ -28,6 +30,18 @@ _logger = logging.getLogger(__name__)
 DEFAULT_SCOPE = (
     "openid profile email offline_access accounting.invoices accounting.contacts accounting.settings.read"
 )
+MAX_BODY = 16 * 1024 * 1024  # Xero takes 3.5 MB per request
+ALLOW_REMOTE_ENV = "PAYROLL_XERO_SANDBOX_ALLOW_REMOTE"
+_DIGITS = re.compile(r"^\s*[0-9]{1,20}\s*$")
+
+
+def is_loopback_bind(host: str) -> bool:
+    """Whether listening on ``host`` keeps the sandbox on this machine (``""``/``0.0.0.0`` do not)."""
+    return is_loopback_host(host)
+
+
+class RemoteBindRefused(OSError):
+    """The sandbox was asked to listen on an address other machines can reach."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -39,15 +53,49 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server_version = "XeroSandbox/1.0"
     timeout = 30  # an idle keep-alive connection is closed after this many seconds
+    body_timeout = 2.0  # a request body that stops arriving for this long is answered 400
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         _logger.debug("%s - %s", self.address_string(), format % args)
 
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer a request that cannot be read, and close the connection (its body is unknown)."""
+        self.close_connection = True
+        self._send(json_response(status, {"error": message}, {"Connection": "close"}))
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering 400/413 (bad, too large or missing Content-Length
+        body): a client that announces more than it sends gets its answer after ``body_timeout``."""
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return b""
+        if not _DIGITS.match(raw):
+            self._refuse(400, f"Content-Length must be a number of bytes, not '{raw.strip()[:40]}'.")
+            return None
+        length = int(raw.strip())
+        if length > MAX_BODY:
+            self._refuse(413, f"The request body is larger than the sandbox takes ({MAX_BODY:,} bytes).")
+            return None
+        if not length:
+            return b""
+        self.connection.settimeout(self.body_timeout)
+        try:
+            body = self.rfile.read(length)
+        except OSError:  # TimeoutError included: the client stopped sending
+            body = b""
+        finally:
+            self.connection.settimeout(self.timeout)
+        if len(body) < length:
+            self._refuse(400, f"The request body is shorter than its Content-Length ({length} bytes).")
+            return None
+        return body
+
     def _handle(self) -> None:
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
+        if body is None:
+            return
         request = Request(
             self.command,
             parts.path or "/",
@@ -111,6 +159,11 @@ class Sandbox:
     State lives in memory, or in the SQLite file ``db_path`` (kept across restarts). Limits are per
     organisation and app: ``minute_limit`` calls per rolling minute, ``concurrent_limit`` in flight,
     ``day_limit`` per rolling day. A Sandbox is started once and stopped once.
+
+    It is a local test double with public demo credentials and unauthenticated admin endpoints: it
+    listens on a loopback address only, unless ``allow_remote`` says otherwise (a container whose
+    port is published on the host's loopback, say). ``redirect_uris`` are registered for the demo
+    app on top of the loopback URIs it always accepts.
     """
 
     def __init__(
@@ -121,14 +174,20 @@ class Sandbox:
         minute_limit: int = 60,
         concurrent_limit: int = 5,
         day_limit: int = 5000,
+        *,
+        redirect_uris: tuple[str, ...] | list[str] = (),
+        allow_remote: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.db_path = db_path
+        self.allow_remote = allow_remote
         self.store = Store(db_path)
         self.faults = Faults()
         self.limiter = RateLimiter(minute_limit, concurrent_limit, day_limit)
-        self.app = App(self.store, self.faults, self.limiter)
+        self.app = App(
+            self.store, self.faults, self.limiter, redirect_uris=redirect_uris, allow_remote=allow_remote
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,9 +197,16 @@ class Sandbox:
         """Listen and serve in a background thread (``port=0`` picks a free port)."""
         if self._server is not None:
             raise RuntimeError("the sandbox is already running")
+        if not self.allow_remote and not is_loopback_bind(self.host):
+            raise RemoteBindRefused(
+                f"The Xero sandbox listens on a loopback address only (127.0.0.1, localhost, ::1), not "
+                f"'{self.host}': it has public demo credentials and open admin endpoints. Allow other "
+                "machines explicitly (--allow-remote, allow_remote=True) only inside a private network."
+            )
         self._server = _Server((self.host, self.port), self.app)
         self.port = self._server.server_address[1]
         self.app.identity.issuer = self.url
+        self.app.set_own_port(self.port, self.host)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -319,16 +385,48 @@ class Sandbox:
         """Every refresh token issued so far is now expired."""
         self.app.expire_refresh_tokens()
 
+    def register_redirect_uri(self, redirect_uri: str, client_id: str = seed.DEMO_CLIENT_ID) -> list[str]:
+        """Register a redirect URI for an app (the demo app by default); returns the app's registered URIs.
+        Kept over :meth:`reset` (and in the SQLite file)."""
+        return self.app.register_redirect_uri(redirect_uri, client_id)
+
 
 def _text(page: str) -> str:
     """The readable part of a small HTML page (for error messages)."""
     return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(style|title)>.*?</\1>", "", page)).split())
 
 
-def serve(host: str = "127.0.0.1", port: int = 8070, db_path: str | None = None) -> int:
-    """Run the sandbox in the foreground until Ctrl-C or SIGTERM; returns the process exit code."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8070,
+    db_path: str | None = None,
+    *,
+    allow_remote: bool | None = None,
+    redirect_uris: tuple[str, ...] | list[str] = (),
+) -> int:
+    """Run the sandbox in the foreground until Ctrl-C or SIGTERM; returns the process exit code.
+
+    A non-loopback ``host`` is refused unless ``allow_remote`` is true (``--allow-remote``) or the
+    environment variable ``PAYROLL_XERO_SANDBOX_ALLOW_REMOTE`` is ``1``. ``allow_remote=None`` (a
+    caller that predates the flag) binds as asked and warns on stderr.
+    """
+    legacy = allow_remote is None
+    allowed = bool(allow_remote) or os.environ.get(ALLOW_REMOTE_ENV, "").strip().lower() in (
+        "1",
+        "true",
+        "yes",
+    )
+    if legacy and not allowed and not is_loopback_bind(host):
+        print(
+            f"warning: the Xero sandbox on '{host}' is reachable from other machines: it has public demo "
+            "credentials and open admin endpoints. Use --allow-remote to say so, or a loopback address.",
+            file=sys.stderr,
+        )
+        allowed = True
     try:
-        sandbox = Sandbox(host=host, port=port, db_path=db_path).start()
+        sandbox = Sandbox(
+            host=host, port=port, db_path=db_path, redirect_uris=redirect_uris, allow_remote=allowed
+        ).start()
     except OSError as exc:
         print(f"Cannot start the Xero sandbox on {host}:{port}: {exc}", file=sys.stderr)
         return 1
