@@ -397,21 +397,21 @@ def test_limits_are_named_constants_the_addon_can_import():
 def test_values_longer_than_xero_takes_are_errors_naming_bill_field_value_and_limit():
     key = "E" + "1" * 62  # 63 characters
     pay_run = run(
-        slip(key, ("BASIC", "100"), department="D" * 101),
+        slip(key, ("BASIC", "100"), ("OT", "5"), department="D" * 101),
         slip("E2", ("BASIC", "50"), department="Sales"),
         reference="PR1-202610",
     )
     mapping = Mapping(
         (
             mtype("Net", ("BASIC", "477", "+", "x" * 4001), grouping="employee", code="NET"),
-            mtype("MPF", ("BASIC", "478"), code="MPF", tracking_category="C" * 101),
+            mtype("MPF", ("BASIC", "478"), ("OT", "480"), code="MPF", tracking_category="C" * 101),
         )
     )
     result = build_bills(pay_run, mapping)
     too_long = [p for p in result.problems if p.code == "too_long"]
     assert all(p.is_error for p in too_long) and not result.ok
-    # the contact number, one description shared by two bills, the tracking category (one problem for
-    # both lines of the MPF bill), the over-long department option
+    # the contact number, one description shared by two bills, the tracking category and the over-long
+    # department option (one problem each for the three lines of the MPF bill that carry them)
     assert len(too_long) == 4, [p.message for p in too_long]
     number = next(p for p in too_long if "contact number" in p.message)
     assert number.message == (

@@ -282,12 +282,14 @@ def limit_problems(bills: Iterable[Bill]) -> list[Problem]:
     caller holding bills made another way (a stored payload given back by :meth:`Bill.from_content`) can
     run it before sending: the SDK raises ``ValueError`` on such values and Xero refuses them.
     """
-    found: dict[tuple, list] = {}  # (field, pay item, value) -> [first bill, bills counted, last bill]
+    # (field, pay item or None, value) -> [first bill, bills counted, last bill, pay item of its first line]
+    found: dict[tuple, list] = {}
 
-    def hit(bill: Bill, field: str, value: str, pay_item: str | None = None) -> None:
-        entry = found.get((field, pay_item, value))
+    def hit(bill: Bill, field: str, value: str, pay_item: str | None = None, per_item: bool = True) -> None:
+        key = (field, pay_item if per_item else None, value)
+        entry = found.get(key)
         if entry is None:
-            found[(field, pay_item, value)] = [bill, 1, bill]
+            found[key] = [bill, 1, bill, pay_item]
         elif entry[2] is not bill:
             entry[1] += 1
             entry[2] = bill
@@ -303,12 +305,13 @@ def limit_problems(bills: Iterable[Bill]) -> list[Problem]:
             if len(line.description) > MAX_DESCRIPTION:
                 hit(bill, "description", line.description, line.pay_item)
             for category, option in line.tracking:
+                # A tracking name is the type's or a department's, whatever the line: one problem each.
                 if len(category) > MAX_TRACKING_NAME:
-                    hit(bill, "tracking category", category, line.pay_item)
+                    hit(bill, "tracking category", category, line.pay_item, per_item=False)
                 if len(option) > MAX_TRACKING_NAME:
-                    hit(bill, "tracking option", option, line.pay_item)
+                    hit(bill, "tracking option", option, line.pay_item, per_item=False)
     problems = []
-    for (field, pay_item, value), (bill, count, _last) in found.items():
+    for (field, _item, value), (bill, count, _last, pay_item) in found.items():
         others = f" (and {_plural(count - 1, 'other bill')})" if count > 1 else ""
         line = f"line {pay_item}: " if pay_item else ""
         problems.append(
