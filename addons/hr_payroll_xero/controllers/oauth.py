@@ -21,15 +21,20 @@ class XeroOAuthController(http.Controller):
         """Xero sends the admin back here with an authorization code (or an error)."""
         if not request.env.user.has_group("hr_payroll_xero.group_xero_manager"):
             raise Forbidden()
+        # The state must be signed, fresh, unused, and come back to the user and the browser
+        # session that clicked Connect (a link opened in another session is refused).
         connection = request.env["xero.connection"]._xero_check_state(state)
         if not connection:
-            _logger.warning("Xero OAuth callback refused: state is forged, expired or already used")
+            _logger.warning(
+                "Xero OAuth callback refused: state is forged, expired, already used or from another session"
+            )
             return self._render_error(
                 request.env._(
                     "This Xero sign-in link is invalid, expired or already used. Click Connect again."
                 )
             )
         if error or not code:
+            connection._xero_pop_code_verifier()  # this consent is over
             return self._render_error(
                 request.env._("Xero did not grant access: %s", error_description or error or "no code"),
                 connection,

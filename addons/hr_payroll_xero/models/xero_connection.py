@@ -9,7 +9,8 @@ from datetime import timezone
 import psycopg2
 
 from odoo import api, fields, models, modules
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.http import request
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as odoo_hmac
 
@@ -29,6 +30,7 @@ class XeroReconnectError(UserError):
 
 CALLBACK_PATH = "/hr_payroll_xero/oauth/callback"
 STATE_SCOPE = "hr_payroll_xero.oauth_state"
+SESSION_SCOPE = "hr_payroll_xero.oauth_session"
 STATE_LIFETIME = 600  # seconds the admin has to consent in Xero
 REFRESH_MARGIN = 120  # refresh an access token that expires within 2 minutes
 LOCK_WAIT = 15  # seconds a worker waits for another one's refresh
@@ -81,6 +83,12 @@ class XeroConnection(models.Model):
         "xero.connection.token", "connection_id", groups="base.group_system", copy=False
     )
     oauth_nonce = fields.Char(groups="base.group_system", copy=False)
+    oauth_code_verifier = fields.Char(
+        string="PKCE Code Verifier",
+        groups="base.group_system",
+        copy=False,
+        help="Secret of the consent under way (PKCE): sent to Xero with the code, then cleared.",
+    )
     base_currency = fields.Char(copy=False, readonly=True)
     currency_codes = fields.Char(
         string="Enabled Currencies", copy=False, readonly=True, help="Currencies enabled in the organisation."
@@ -179,14 +187,43 @@ class XeroConnection(models.Model):
 
     # ------------------------------------------------------------------ OAuth: connect
 
+    def _xero_check_manager(self):
+        """Connecting, choosing the organisation, synchronizing and disconnecting are for Xero managers
+        who may write these connections; checked before anything is sent to Xero or done under sudo."""
+        if not self.env.su and not self.env.user.has_group("hr_payroll_xero.group_xero_manager"):
+            raise AccessError(
+                self.env._(
+                    "Only a Xero manager can connect, synchronize or disconnect a company's Xero organisation."
+                )
+            )
+        self.check_access("write")
+
+    @api.model
+    def _xero_session_digest(self):
+        """A digest of the browser session of the current request (None without a request).
+
+        Keyed with the database secret: the state travels through Xero and the browser, and must not
+        carry anything that helps to guess the session id.
+        """
+        session = request.session if request else None
+        sid = getattr(session, "sid", None)
+        return odoo_hmac(self.env(su=True), SESSION_SCOPE, sid)[:32] if sid else None
+
     def _xero_sign_state(self, nonce, expires):
-        payload = {"c": self.id, "u": self.env.uid, "e": expires, "n": nonce}
+        payload = {
+            "c": self.id,
+            "u": self.env.uid,
+            "s": self._xero_session_digest(),
+            "e": expires,
+            "n": nonce,
+        }
         raw = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
         return f"{raw}.{odoo_hmac(self.env(su=True), STATE_SCOPE, raw)}"
 
     @api.model
     def _xero_check_state(self, state):
-        """The connection a callback's ``state`` was issued for, or None when it is forged, stale or used."""
+        """The connection a callback's ``state`` was issued for, or None when it is forged, stale or used,
+        or comes back to another user or another browser session than the one that clicked Connect."""
         try:
             raw, signature = (state or "").rsplit(".", 1)
         except ValueError:
@@ -199,6 +236,8 @@ class XeroConnection(models.Model):
             return None
         if payload.get("u") != self.env.uid or payload.get("e", 0) < time.time():
             return None
+        if not consteq(str(payload.get("s")), str(self._xero_session_digest())):
+            return None
         connection = self.browse(payload.get("c")).exists()
         nonce = connection.sudo().oauth_nonce if connection else None
         if not nonce or not consteq(nonce, str(payload.get("n"))):
@@ -207,11 +246,17 @@ class XeroConnection(models.Model):
         return connection
 
     def action_connect(self):
-        """Open Xero's consent page; Xero sends the admin back to the callback controller."""
+        """Open Xero's consent page; Xero sends the admin back to the callback controller.
+
+        The code flow uses PKCE (S256): the verifier stays on the server (readable by the system
+        only) and only its challenge goes through the browser.
+        """
         self.ensure_one()
+        self._xero_check_manager()
         client_id, _secret = self._xero_credentials()
         nonce = secrets.token_urlsafe(24)
-        self.sudo().oauth_nonce = nonce
+        code_verifier, code_challenge = oauth.new_pkce()
+        self.sudo().write({"oauth_nonce": nonce, "oauth_code_verifier": code_verifier})
         state = self._xero_sign_state(nonce, int(time.time()) + STATE_LIFETIME)
         url = oauth.authorization_url(
             client_id,
@@ -219,8 +264,17 @@ class XeroConnection(models.Model):
             state,
             scopes=self._xero_scopes(),
             endpoints=self._xero_endpoints(),
+            code_challenge=code_challenge,
         )
         return {"type": "ir.actions.act_url", "url": url, "target": "self"}
+
+    def _xero_pop_code_verifier(self):
+        """The PKCE verifier of the consent under way, forgotten here: a code is exchanged once."""
+        self.ensure_one()
+        sudo = self.sudo()
+        code_verifier = sudo.oauth_code_verifier
+        sudo.oauth_code_verifier = False
+        return code_verifier or None
 
     def _xero_complete_consent(self, code):
         """Exchange the code, list the organisations of this consent and keep the one chosen.
@@ -230,7 +284,14 @@ class XeroConnection(models.Model):
         self.ensure_one()
         client_id, secret = self._xero_credentials()
         endpoints = self._xero_endpoints()
-        token = oauth.exchange_code(client_id, secret, code, self.redirect_uri, endpoints=endpoints)
+        token = oauth.exchange_code(
+            client_id,
+            secret,
+            code,
+            self.redirect_uri,
+            endpoints=endpoints,
+            code_verifier=self._xero_pop_code_verifier(),
+        )
         self._xero_store_token(token)
         tenants = oauth.list_connections(token, token.auth_event_id, endpoints=endpoints)
         if not tenants:
@@ -258,10 +319,12 @@ class XeroConnection(models.Model):
 
     def action_choose_tenant(self):
         self.ensure_one()
+        self._xero_check_manager()
         return self.env["xero.tenant.select"]._xero_open(self)
 
     def action_disconnect(self):
         """Revoke the token in Xero and forget it here."""
+        self._xero_check_manager()  # before anything is revoked under sudo
         for connection in self:
             sudo = connection.sudo()
             token = sudo.token_ids[:1]
@@ -281,6 +344,8 @@ class XeroConnection(models.Model):
                     "tenant_id": False,
                     "tenant_name": False,
                     "pending_tenants": False,
+                    "oauth_nonce": False,
+                    "oauth_code_verifier": False,
                     "state": "draft",
                 }
             )
@@ -316,14 +381,18 @@ class XeroConnection(models.Model):
             scopes=self._xero_scopes(),
         )
 
-    def _xero_token(self):
-        """A valid access token, refreshed when it expires within 2 minutes.
+    def _xero_token(self, force=False, stale=None):
+        """A valid access token, refreshed when it expires within 2 minutes, or when ``force``.
 
-        The refresh happens on a cursor of its own, holding ``FOR UPDATE NOWAIT``
-        on the connection row, and is committed before the token is used: Xero
-        rotates refresh tokens, so two workers must never refresh with the same
-        one and a rotated one must never be lost. A worker that finds the row
-        locked waits for the other one's token instead of refreshing.
+        ``force`` is for an access token Xero refused (HTTP 401): ``stale`` is that token (by
+        default the stored one). When the stored access token is no longer ``stale``, another
+        worker has rotated it meanwhile and it is returned as is.
+
+        Every refresh happens here, on a cursor of its own, holding ``FOR UPDATE NOWAIT``
+        on the connection's token row, and is committed before the token is used: Xero
+        rotates refresh tokens, so two workers must never refresh with the same one and a
+        rotated one must never be lost. A worker that finds the row locked waits for the
+        other one's token instead of refreshing.
         """
         self.ensure_one()
         if self.state not in ("connected", "error"):
@@ -337,7 +406,9 @@ class XeroConnection(models.Model):
             raise UserError(
                 self.env._("Xero connection %(name)s has no token: click Connect to Xero.", name=self.name)
             )
-        if not token.expires_within(REFRESH_MARGIN):
+        if force:
+            stale = stale or token
+        if self._xero_token_usable(token, stale):
             return token
         self.env["xero.connection.token"].sudo().flush_model()
         deadline = time.monotonic() + LOCK_WAIT
@@ -347,7 +418,7 @@ class XeroConnection(models.Model):
                     fresh = self.with_env(self.env(cr=cr, su=True))
                     locked = not fresh._xero_try_lock()
                     token = self._xero_token_from(fresh) or token
-                    if not token.expires_within(REFRESH_MARGIN):
+                    if self._xero_token_usable(token, stale):
                         return token  # another worker refreshed it meanwhile
                     if not locked:
                         return self._xero_refresh(fresh, token, cr)
@@ -362,6 +433,13 @@ class XeroConnection(models.Model):
             # What the token cursor wrote is committed; the caller reads it afresh.
             self.env["xero.connection.token"].invalidate_model()
             self.invalidate_recordset(["state", "last_error"])
+
+    @staticmethod
+    def _xero_token_usable(token, stale=None):
+        """Whether ``token`` can be used as is: not about to expire, and not the one Xero refused."""
+        if stale is not None and token.access_token == stale.access_token:
+            return False
+        return not token.expires_within(REFRESH_MARGIN)
 
     def _xero_try_lock(self):
         """Lock this connection's token row on its cursor; False when another worker holds it."""
@@ -427,18 +505,22 @@ class XeroConnection(models.Model):
             client_secret=secret,
             tenant_id=self.tenant_id,
             get_token=self._xero_token,
-            save_token=self._xero_save_rotated_token,
+            save_token=self._xero_refuse_unlocked_save,
+            # Every refresh the client needs (near expiry, or after Xero refused the access token
+            # with a 401) goes through the connection's locked refresh.
+            refresh=lambda stale: self._xero_token(force=True, stale=stale),
             endpoints=self._xero_endpoints(),
             refresh_margin=REFRESH_MARGIN / 2,
         )
 
-    def _xero_save_rotated_token(self, token):
-        """Store a token the client rotated (after Xero refused the access token), on its own cursor."""
-        with self.env.registry.cursor() as cr:
-            self.with_env(self.env(cr=cr, su=True))._xero_store_token(token)
+    def _xero_refuse_unlocked_save(self, token):
+        # With ``refresh`` given the client never stores a token itself; a rotated refresh token
+        # stored here would bypass the row lock, so refuse loudly rather than store it.
+        raise XeroError("The Xero client tried to store a token outside the connection's locked refresh.")
 
     def action_sync_accounts(self):
         """Synchronize the chart of accounts and the organisation's currencies."""
+        self._xero_check_manager()
         counts = {"created": 0, "updated": 0, "archived": 0}
         for connection in self:
             try:

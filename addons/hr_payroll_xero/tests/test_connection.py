@@ -2,11 +2,13 @@
 import logging
 from datetime import timedelta
 from unittest.mock import patch
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from payroll_xero.sandbox import DEMO_TENANT_ID
 
 from .common import XeroCase, XeroSandboxMixin
 
@@ -22,6 +24,8 @@ class _Capture(logging.Handler):
 
 @tagged("post_install", "-at_install")
 class TestConnectCallback(XeroSandboxMixin, HttpCase):
+    """The browser flow: Connect (a JSON-RPC button call) and Xero's callback, in one browser session."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -29,15 +33,41 @@ class TestConnectCallback(XeroSandboxMixin, HttpCase):
         cls.connection = cls._xero_new_connection(cls.env.company)
         cls.admin = cls.env.ref("base.user_admin")
 
+    def _click_connect(self, tenant_ids=(DEMO_TENANT_ID,)):
+        """Click Connect to Xero in the current browser session and consent in the sandbox.
+
+        Returns the query Xero sends back to the callback (code, state).
+        """
+        action = self.make_jsonrpc_request(
+            "/web/dataset/call_button/xero.connection/action_connect",
+            {
+                "model": "xero.connection",
+                "method": "action_connect",
+                "args": [[self.connection.id]],
+                "kwargs": {},
+            },
+        )
+        redirect = self.sandbox.approve(action["url"], tenant_ids=list(tenant_ids))
+        return {key: values[0] for key, values in parse_qs(urlsplit(redirect).query).items()}
+
     def _callback(self, query):
         return self.url_open(
             "/hr_payroll_xero/oauth/callback?" + urlencode(query),
             allow_redirects=False,
         )
 
+    def _assert_refused(self, response):
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("invalid, expired or already used", response.text)
+
+    def _assert_not_connected(self):
+        self.connection.invalidate_recordset()
+        self.assertEqual(self.connection.state, "draft")
+        self.assertFalse(self.connection.sudo().token_ids)
+
     def test_connect_round_trip_through_the_controller_connects_the_chosen_organisation(self):
         self.authenticate("admin", "admin")
-        query = self._xero_consent(self.connection, [self.DEMO_TENANT_ID], self.admin)
+        query = self._click_connect()
         response = self._callback(query)
         self.assertEqual(response.status_code, 303)
         self.assertIn(f"/{self.connection.id}", response.headers["Location"])
@@ -46,6 +76,7 @@ class TestConnectCallback(XeroSandboxMixin, HttpCase):
         self.assertEqual(self.connection.tenant_id, self.DEMO_TENANT_ID)
         self.assertEqual(self.connection.tenant_name, "Harbour Payroll Demo Ltd")
         self.assertTrue(self.connection.sudo().token_ids.refresh_token)
+        self.assertFalse(self.connection.sudo().oauth_code_verifier, "the PKCE verifier is used once")
 
     def test_xero_manager_without_admin_rights_connects_with_the_secret_the_admin_set(self):
         manager = new_test_user(
@@ -54,8 +85,8 @@ class TestConnectCallback(XeroSandboxMixin, HttpCase):
             password="xero_manager_only",
             groups="base.group_user,hr_payroll_xero.group_xero_manager",
         )
-        query = self._xero_consent(self.connection, [self.DEMO_TENANT_ID], manager)
         self.authenticate(manager.login, manager.login)
+        query = self._click_connect()
         self.assertEqual(self._callback(query).status_code, 303)
         self.connection.invalidate_recordset()
         self.assertEqual(self.connection.state, "connected")
@@ -64,22 +95,17 @@ class TestConnectCallback(XeroSandboxMixin, HttpCase):
 
     def test_callback_with_a_tampered_state_is_refused_and_connects_nothing(self):
         self.authenticate("admin", "admin")
-        query = self._xero_consent(self.connection, [self.DEMO_TENANT_ID], self.admin)
+        query = self._click_connect()
         raw, signature = query["state"].rsplit(".", 1)
         query["state"] = f"{raw}.{'0' * len(signature)}"
-        response = self._callback(query)
-        self.assertEqual(response.status_code, 200)
-        self.assertIn("invalid, expired or already used", response.text)
-        self.connection.invalidate_recordset()
-        self.assertEqual(self.connection.state, "draft")
-        self.assertFalse(self.connection.sudo().token_ids)
+        self._assert_refused(self._callback(query))
+        self._assert_not_connected()
 
     def test_a_state_is_used_once(self):
         self.authenticate("admin", "admin")
-        query = self._xero_consent(self.connection, [self.DEMO_TENANT_ID], self.admin)
+        query = self._click_connect()
         self.assertEqual(self._callback(query).status_code, 303)
-        replay = self._callback(query)
-        self.assertIn("invalid, expired or already used", replay.text)
+        self._assert_refused(self._callback(query))
 
     def test_state_issued_to_another_user_is_refused(self):
         other = new_test_user(
@@ -88,16 +114,32 @@ class TestConnectCallback(XeroSandboxMixin, HttpCase):
             password="xero_other_admin",
             groups="base.group_system,payroll.group_payroll_manager",
         )
-        query = self._xero_consent(self.connection, [self.DEMO_TENANT_ID], self.admin)
-        self.authenticate(other.login, other.login)
-        self.assertIn("invalid, expired or already used", self._callback(query).text)
-
-    def test_denied_consent_shows_the_reason(self):
         self.authenticate("admin", "admin")
+        query = self._click_connect()
+        self.authenticate(other.login, other.login)
+        self._assert_refused(self._callback(query))
+        self._assert_not_connected()
+
+    def test_state_used_from_another_browser_session_of_the_same_user_is_refused(self):
+        self.authenticate("admin", "admin")
+        query = self._click_connect()
+        self.authenticate("admin", "admin")  # the same user, logged in in another browser
+        self._assert_refused(self._callback(query))
+        self._assert_not_connected()
+
+    def test_state_issued_outside_a_browser_session_is_refused_in_one(self):
         query = self._xero_consent(self.connection, [self.DEMO_TENANT_ID], self.admin)
+        self.authenticate("admin", "admin")
+        self._assert_refused(self._callback(query))
+        self._assert_not_connected()
+
+    def test_denied_consent_shows_the_reason_and_forgets_the_verifier(self):
+        self.authenticate("admin", "admin")
+        query = self._click_connect()
         response = self._callback({"state": query["state"], "error": "access_denied"})
         self.assertIn("access_denied", response.text)
-        self.assertEqual(self.connection.state, "draft")
+        self._assert_not_connected()
+        self.assertFalse(self.connection.sudo().oauth_code_verifier)
 
 
 @tagged("post_install", "-at_install")
