@@ -7,6 +7,7 @@ import json
 import re
 import stat
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from common import REDIRECT_URI, consent, endpoints
@@ -14,6 +15,7 @@ from common import REDIRECT_URI, consent, endpoints
 from payroll_xero import jobs
 from payroll_xero.cli import build_parser
 from payroll_xero.client import limiter_for
+from payroll_xero.oauth import pkce_challenge
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SECOND_TENANT_ID
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -69,6 +71,24 @@ def test_connect_verifies_state_asks_which_organisation_and_writes_a_private_tok
     assert connection.tenant_name == chosen
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
     assert DEMO_CLIENT_SECRET not in env.read_text()
+
+
+def test_connect_uses_pkce_the_consent_has_an_s256_challenge_and_the_exchange_its_verifier(sandbox, env):
+    urls = []
+
+    def ask(prompt: str) -> str:
+        url = re.search(r"(http\S+/identity/connect/authorize\S+)", out.getvalue()).group(1)
+        urls.append(url)
+        return sandbox.approve(url, tenant_ids=[DEMO_TENANT_ID])
+
+    args = build_parser().parse_args(["connect", "--redirect-uri", REDIRECT_URI])
+    out = io.StringIO()
+    assert args.func(args, stdout=out, stdin_ask=ask) == 0
+    query = parse_qs(urlsplit(urls[0]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    exchange = [b for m, p, b in sandbox.received if m == "POST" and p.endswith("/connect/token")][-1]
+    verifier = parse_qs(exchange.decode())["code_verifier"][0]
+    assert pkce_challenge(verifier) == query["code_challenge"][0]
 
 
 def test_connect_with_a_tampered_state_writes_nothing(sandbox, env):

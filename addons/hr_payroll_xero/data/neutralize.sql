@@ -3,5 +3,6 @@ DELETE FROM xero_connection_token;
 UPDATE xero_connection
    SET client_secret = NULL,
        oauth_nonce = NULL,
+       oauth_code_verifier = NULL,
        pending_tenants = NULL,
        state = 'draft';

@@ -25,13 +25,30 @@ def _add_sandbox(sub) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8070)
     p.add_argument("--db", default=None, help="SQLite file to keep state in (default: memory)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="bind to a non-loopback address (a container); the sandbox is a local test server, never public",
+    )
+    p.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        help="register an OAuth redirect URI of the demo app (loopback ones are always accepted)",
+    )
     p.set_defaults(func=_run_sandbox)
 
 
 def _run_sandbox(args) -> int:
     from .sandbox import serve
 
-    return serve(host=args.host, port=args.port, db_path=args.db)
+    return serve(
+        host=args.host,
+        port=args.port,
+        db_path=args.db,
+        allow_remote=args.allow_remote,
+        redirect_uris=args.redirect_uri,
+    )
 
 
 def _add_jobs(sub) -> None:

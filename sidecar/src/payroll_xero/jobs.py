@@ -172,10 +172,13 @@ def connect_flow(
     ``open_consent(url)`` shows the consent URL and returns the URL Xero redirected to.
     """
     state = oauth.new_state()
-    url = oauth.authorization_url(client_id, redirect_uri, state, scopes, endpoints)
+    verifier, challenge = oauth.new_pkce()
+    url = oauth.authorization_url(client_id, redirect_uri, state, scopes, endpoints, code_challenge=challenge)
     redirected = open_consent(url)
     code = oauth.code_from_redirect(redirected, state)
-    token = oauth.exchange_code(client_id, client_secret, code, redirect_uri, endpoints=endpoints)
+    token = oauth.exchange_code(
+        client_id, client_secret, code, redirect_uri, endpoints=endpoints, code_verifier=verifier
+    )
     tenants = oauth.list_connections(token, token.auth_event_id, endpoints=endpoints)
     tenant = choose_tenant(tenants, ask, out, tenant_id)
     return Connection(client_id, tenant.tenant_id, tenant.tenant_name, token, endpoints)
