@@ -16,7 +16,7 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from .xero_bill_record import EDITABLE_STATUSES, MAX_AMOUNT
+from .xero_bill_record import EDITABLE_STATUSES
 
 try:
     from payroll_xero.bills import build_bills, invoice_number
@@ -288,6 +288,8 @@ class HrPayslipRun(models.Model):
             if problem.code == "unmapped_pay_item":
                 rule = rules.browse(prep.rule_ids_by_key.get(problem.pay_item))
                 prep.unmapped.append((problem.pay_item, rule.name or problem.pay_item, problem.amount))
+            elif problem.code == "nothing_to_send":
+                continue  # said below as an error: generating nothing is refused
             elif problem.is_error:
                 prep.errors.append(
                     self.env._("Batch %(batch)s: %(problem)s", batch=self.name, problem=problem.message)
@@ -295,7 +297,6 @@ class HrPayslipRun(models.Model):
             else:
                 prep.warnings.append(problem.message)
         prep.bills = list(result.bills)
-        prep.errors.extend(self._xero_amount_errors(prep.bills))
         type_codes = [(mtype, mtype.code) for mtype in types]
         for bill in prep.bills:
             for mtype, code in type_codes:
@@ -312,24 +313,6 @@ class HrPayslipRun(models.Model):
             )
         prep.warnings.extend(self._xero_connection_problems(prep))
         return prep
-
-    def _xero_amount_errors(self, bills):
-        """Sentences naming the bills whose total or a line is beyond what Xero stores (13 digits)."""
-        errors = []
-        for bill in bills:
-            amounts = [bill.total, *(line.amount for line in bill.lines)]
-            if any(abs(amount) >= MAX_AMOUNT for amount in amounts):
-                errors.append(
-                    self.env._(
-                        "Batch %(batch)s: bill %(number)s (%(contact)s) has an amount of %(amount)s, beyond what "
-                        "Xero takes (less than 10,000,000,000,000): check the payslips of the batch.",
-                        batch=self.name,
-                        number=bill.invoice_number,
-                        contact=bill.contact_name,
-                        amount=max(amounts, key=abs),
-                    )
-                )
-        return errors
 
     def _xero_rates(self, currencies, currency_code):
         """({payslip currency: Decimal rate to the Xero currency}, {codes without a target in Odoo})."""

@@ -53,9 +53,6 @@ MAX_CONTACT_NUMBER = getattr(_sidecar_bills, "MAX_CONTACT_NUMBER", 50)
 MAX_CONTACT_NAME = getattr(_sidecar_bills, "MAX_CONTACT_NAME", 255)
 MAX_DESCRIPTION = getattr(_sidecar_bills, "MAX_DESCRIPTION", 4000)
 MAX_TRACKING_NAME = getattr(_sidecar_bills, "MAX_TRACKING_NAME", 100)
-# Bills and lines beyond this (in absolute value) are refused at generation: Xero stores amounts of at most
-# 13 digits before the decimal point.
-MAX_AMOUNT = 10**13
 # Scope of the HMAC that signs each stored payload with the database secret (see ``_xero_payload_signature``).
 PAYLOAD_SCOPE = "hr_payroll_xero.bill_payload"
 # Columns of a bill line, in the order of ``_xero_line_rows``.
