@@ -377,8 +377,9 @@ def test_void_of_a_paid_bill_explains_that_a_credit_note_is_needed(sandbox, clie
     sandbox.pay_invoice(DEMO_TENANT_ID, bill.xero_id, Decimal("100.00"))
     with pytest.raises(ValidationFailed, match="credit note"):
         client.void_bill(bill.xero_id)
-    with pytest.raises(ValidationFailed, match="credit note"):
+    with pytest.raises(ValidationFailed, match="credit note") as info:
         client.cancel_bill(bill.xero_id)
+    assert not info.value.retryable and info.value.retry_after is None  # a person acts first
 
 
 # --------------------------------------------------------------------------- rate limits
@@ -400,6 +401,7 @@ def test_long_retry_after_raises_rate_limited_with_the_time_to_retry(sandbox, cl
         client.organisation()
     assert info.value.problem == "day"
     assert before + timedelta(seconds=3590) <= info.value.retry_at <= before + timedelta(seconds=3700)
+    assert info.value.retryable and 3500 <= info.value.retry_after <= 3600  # the wait, as data
     assert client.sleep.calls == []
     assert len(calls_to(sandbox, "GET", "/Organisation")) == 1
 
@@ -499,8 +501,9 @@ def test_5xx_on_a_read_is_retried_with_backoff(sandbox, client):
 
 def test_persistent_5xx_raises_xero_unavailable_after_bounded_attempts(sandbox, client):
     sandbox.faults.fail_next(10, status=500)
-    with pytest.raises(XeroUnavailable):
+    with pytest.raises(XeroUnavailable) as info:
         client.organisation()
+    assert info.value.retryable and info.value.retry_after is None  # back off
     assert len(calls_to(sandbox, "GET", "/Organisation")) == 3
 
 
@@ -584,8 +587,9 @@ def test_token_near_expiry_is_refreshed_and_saved_before_the_call(sandbox, store
 def test_revoked_connection_raises_reconnect_needed(sandbox, store, client):
     sandbox.expire_refresh_tokens()
     sandbox.expire_access_tokens()
-    with pytest.raises(ReconnectNeeded):
+    with pytest.raises(ReconnectNeeded) as info:
         client.organisation()
+    assert not info.value.retryable
 
 
 def test_organisation_not_in_the_consent_is_refused(sandbox):

@@ -125,6 +125,7 @@ def test_expired_refresh_token_raises_reconnect_needed(sandbox):
         _refresh(sandbox, token)
     assert token.refresh_token not in str(info.value)
     assert "connect to Xero again" in str(info.value)
+    assert not info.value.retryable  # a person connects again first
 
 
 def test_revoked_token_cannot_be_refreshed(sandbox):
@@ -249,6 +250,7 @@ def test_long_429_from_the_token_endpoint_says_it_is_the_token_endpoint_limit(sa
     assert "token endpoint" in message and "organisation minute rate limit" not in message
     assert "not an organisation's" in message
     assert before + timedelta(seconds=3590) <= info.value.retry_at <= before + timedelta(seconds=3700)
+    assert info.value.retryable and 3500 <= info.value.retry_after <= 3600
     assert sleeps == [] and _token_calls(sandbox)[-1] == 429
 
 

@@ -3,13 +3,23 @@
 Every message is a readable sentence built by this package: it never carries an
 access or refresh token, the client secret, or raw response headers. The SDK's
 ``str(ApiException)`` (which dumps headers and body) is never used to build one.
+
+Each error also says whether to try again, as data (as OCA ``queue_job``'s
+``RetryableJobError`` carries ``seconds``): ``retryable`` is True when the same
+request, sent again later, may succeed; ``retry_after`` is how many seconds to wait
+first, or None for "back off as you see fit".
+
+* RateLimited: retryable, after the seconds until its ``retry_at``;
+* XeroUnavailable, OutcomeUnknown, NotFound, BadCredentials and any other XeroError:
+  retryable, ``retry_after`` None (back off);
+* ReconnectNeeded, ValidationFailed, AuthorizationFailed: not retryable (a person acts first).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, ClassVar
 
 
 class XeroError(Exception):
@@ -20,6 +30,11 @@ class XeroError(Exception):
     known when a batch operation stopped half way (e.g. the first 50 bills were
     created, then Xero became unavailable).
     """
+
+    #: Whether sending the same request again later may succeed.
+    retryable: ClassVar[bool] = True
+    #: Seconds to wait before retrying; None: back off (the caller's schedule).
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -44,6 +59,8 @@ class ReconnectNeeded(XeroError):
     or already used, organisation disconnected): a user must connect again.
     Never retried automatically."""
 
+    retryable = False
+
 
 class BadCredentials(XeroError):
     """Xero refused the app's client id or secret: fix the app configuration."""
@@ -51,6 +68,8 @@ class BadCredentials(XeroError):
 
 class AuthorizationFailed(XeroError):
     """The OAuth consent did not complete (user refused, ``state`` mismatch, code expired)."""
+
+    retryable = False
 
 
 class RateLimited(XeroError):
@@ -81,6 +100,11 @@ class RateLimited(XeroError):
         super().__init__(message, correlation_id=correlation_id, **kw)
 
     @property
+    def retry_after(self) -> float:  # type: ignore[override]
+        """Seconds from now until ``retry_at`` (0 once it has passed)."""
+        return max(0.0, (self.retry_at - datetime.now(timezone.utc)).total_seconds())
+
+    @property
     def when(self) -> str:
         """``retry_at`` as shown in messages."""
         return self.retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -89,6 +113,8 @@ class RateLimited(XeroError):
 class ValidationFailed(XeroError):
     """Xero refused a document; ``errors`` are Xero's messages, made readable
     (with the bill number and the line they concern when known)."""
+
+    retryable = False
 
     def __init__(
         self,
