@@ -3,7 +3,8 @@
 The SDK has no authorization-code helper and hard-codes its token URLs, so the
 whole token life cycle lives here: consent URL, code exchange, refresh (with the
 rotated token saved *before* anything else happens), revocation and the list of
-connected organisations.
+connected organisations. The values it trades in (:class:`Token`, :class:`Tenant`,
+:class:`XeroEndpoints`) live in :mod:`payroll_xero.oauth_models` and are re-exported here.
 
 Nothing here logs or puts in an exception message a token, the client secret,
 or a response body from the identity server (it may echo them).
@@ -14,14 +15,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
-import os
 import random
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -36,14 +35,19 @@ from .errors import (
     XeroError,
     XeroUnavailable,
 )
+from .oauth_models import (
+    ACCOUNTING_PATH,
+    AUTHORIZE_PATH,
+    CONNECTIONS_PATH,
+    REVOCATION_PATH,
+    TOKEN_PATH,
+    XERO,
+    Tenant,
+    Token,
+    XeroEndpoints,
+)
 
 _logger = logging.getLogger(__name__)
-
-AUTHORIZE_PATH = "/identity/connect/authorize"
-TOKEN_PATH = "/connect/token"  # noqa: S105 (a URL path)
-REVOCATION_PATH = "/connect/revocation"
-CONNECTIONS_PATH = "/connections"
-ACCOUNTING_PATH = "/api.xro/2.0"
 
 DEFAULT_SCOPES: tuple[str, ...] = (
     "offline_access",
@@ -61,170 +65,6 @@ REFRESH_MARGIN = 60
 MAX_RATE_WAIT = 60.0
 # PKCE (RFC 7636): verifier length in characters (43 to 128 allowed).
 PKCE_VERIFIER_LENGTH = 64
-
-
-@dataclass(frozen=True, slots=True)
-class XeroEndpoints:
-    """Where Xero's three hosts are; one local base URL serves all three in the sandbox."""
-
-    login_url: str = "https://login.xero.com"
-    identity_url: str = "https://identity.xero.com"
-    api_url: str = "https://api.xero.com"
-
-    def __post_init__(self) -> None:
-        for name in ("login_url", "identity_url", "api_url"):
-            object.__setattr__(self, name, getattr(self, name).rstrip("/"))
-
-    @classmethod
-    def single(cls, base_url: str) -> XeroEndpoints:
-        """All three hosts at one base URL (the local sandbox)."""
-        return cls(base_url, base_url, base_url)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> XeroEndpoints:
-        """From ``XERO_LOGIN_URL`` / ``XERO_IDENTITY_URL`` / ``XERO_API_URL``; Xero's own hosts by default.
-
-        When only ``XERO_API_URL`` is set, it is used for all three (a sandbox).
-        """
-        env = os.environ if environ is None else environ
-        default = cls()
-        api = env.get("XERO_API_URL") or default.api_url
-        fallback = api if env.get("XERO_API_URL") else None
-        return cls(
-            login_url=env.get("XERO_LOGIN_URL") or fallback or default.login_url,
-            identity_url=env.get("XERO_IDENTITY_URL") or fallback or default.identity_url,
-            api_url=api,
-        )
-
-    @property
-    def authorize_url(self) -> str:
-        return self.login_url + AUTHORIZE_PATH
-
-    @property
-    def token_url(self) -> str:
-        return self.identity_url + TOKEN_PATH
-
-    @property
-    def revocation_url(self) -> str:
-        return self.identity_url + REVOCATION_PATH
-
-    @property
-    def connections_url(self) -> str:
-        return self.api_url + CONNECTIONS_PATH
-
-    @property
-    def accounting_url(self) -> str:
-        return self.api_url + ACCOUNTING_PATH
-
-
-XERO = XeroEndpoints()
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _jwt_payload(jwt: str) -> dict[str, Any]:
-    """The payload of a JWT, decoded WITHOUT verifying the signature (only to read ids)."""
-    try:
-        payload = jwt.split(".")[1]
-        payload += "=" * (-len(payload) % 4)
-        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
-    except (IndexError, ValueError, TypeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """An OAuth token set. ``repr`` hides the secrets, so it is safe to log."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str | None = field(repr=False)
-    expires_at: datetime
-    scopes: tuple[str, ...] = ()
-    token_type: str = "Bearer"  # noqa: S105
-
-    def __post_init__(self) -> None:
-        if self.expires_at.tzinfo is None:
-            raise ValueError("Token.expires_at must be an aware datetime")
-        object.__setattr__(self, "expires_at", self.expires_at.astimezone(timezone.utc))
-        object.__setattr__(self, "scopes", tuple(self.scopes))
-
-    def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
-        """True when the access token expires in less than ``seconds`` from ``now``."""
-        now = now or _utcnow()
-        return self.expires_at - now < timedelta(seconds=seconds)
-
-    @property
-    def auth_event_id(self) -> str | None:
-        """The consent this token comes from (``authentication_event_id`` of the access token JWT)."""
-        return _jwt_payload(self.access_token).get("authentication_event_id")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able, for storage (the result holds secrets: store it as one)."""
-        return {
-            "access_token": self.access_token,
-            "refresh_token": self.refresh_token,
-            "expires_at": self.expires_at.isoformat(),
-            "scopes": list(self.scopes),
-            "token_type": self.token_type,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Token:
-        expires_at = data["expires_at"]
-        if isinstance(expires_at, (int, float)):
-            expires = datetime.fromtimestamp(expires_at, timezone.utc)
-        else:
-            expires = datetime.fromisoformat(str(expires_at))
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=timezone.utc)
-        scopes = data.get("scopes", data.get("scope", ()))
-        if isinstance(scopes, str):
-            scopes = scopes.split()
-        return cls(
-            access_token=data["access_token"],
-            refresh_token=data.get("refresh_token"),
-            expires_at=expires,
-            scopes=tuple(scopes),
-            token_type=data.get("token_type") or "Bearer",
-        )
-
-    @classmethod
-    def from_response(cls, data: Mapping[str, Any], now: datetime | None = None) -> Token:
-        """From the identity server's token response (``expires_in`` counts from ``now``)."""
-        now = now or _utcnow()
-        if not data.get("access_token"):
-            raise XeroError("Xero's token answer holds no access token.")
-        return cls(
-            access_token=data["access_token"],
-            refresh_token=data.get("refresh_token"),
-            expires_at=now + timedelta(seconds=int(data.get("expires_in") or 1800)),
-            scopes=tuple(str(data.get("scope") or "").split()),
-            token_type=data.get("token_type") or "Bearer",
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Tenant:
-    """An organisation this app is connected to."""
-
-    tenant_id: str
-    tenant_name: str
-    tenant_type: str
-    connection_id: str
-    auth_event_id: str | None = None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Tenant:
-        return cls(
-            tenant_id=data["tenantId"],
-            tenant_name=data.get("tenantName") or "",
-            tenant_type=data.get("tenantType") or "",
-            connection_id=data.get("id") or "",
-            auth_event_id=data.get("authEventId"),
-        )
 
 
 def new_state() -> str:
@@ -307,70 +147,89 @@ def _retry_after(resp: requests.Response) -> float:
         return 60.0
 
 
-def _retry_at(resp: requests.Response) -> datetime:
-    return _utcnow() + timedelta(seconds=_retry_after(resp))
+def _json(resp: requests.Response, unreadable: str) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        raise XeroUnavailable(unreadable) from None
 
 
-def _request(
-    method: str,
-    url: str,
-    *,
-    what: str,
-    session: requests.Session | None,
-    timeout: tuple[float, float],
-    attempts: int = 3,
-    sleep: Callable[[float], None] = time.sleep,
-    max_wait: float = MAX_RATE_WAIT,
-    **kwargs: Any,
-) -> requests.Response:
-    """One identity/connections request, retried on connection errors and 5xx, and once
-    after a 429 whose Retry-After is at most ``max_wait`` seconds.
+@dataclass(frozen=True)
+class _Identity:
+    """How this module talks to Xero's identity service and ``/connections``: the timeout, the
+    ``requests`` session, the injectable ``sleep`` and the longest Retry-After waited through."""
 
-    Token requests can be repeated safely: a refresh whose answer was lost can be
-    replayed with the old refresh token during Xero's 30-minute grace period, and a
-    request answered 429 was not processed.
-    """
-    http = session or requests
-    last: str = ""
-    rate_waited = False
-    attempt = 0
-    while attempt < attempts:
-        attempt += 1
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    session: requests.Session | None = None
+    sleep: Callable[[float], None] = time.sleep
+    max_wait: float = MAX_RATE_WAIT
+    attempts: int = 3
+
+    def request(self, method: str, url: str, *, what: str, **kwargs: Any) -> requests.Response:
+        """One request, retried on connection errors and 5xx, and once after a 429 whose
+        Retry-After is at most ``max_wait`` seconds.
+
+        Token requests can be repeated safely: a refresh whose answer was lost can be
+        replayed with the old refresh token during Xero's 30-minute grace period, and a
+        request answered 429 was not processed.
+        """
+        last = ""
+        rate_waited = False
+        attempt = 0
+        while attempt < self.attempts:
+            attempt += 1
+            resp, last = self._send(method, url, what, attempt, kwargs)
+            if resp is not None and resp.status_code == 429 and not rate_waited:
+                if _retry_after(resp) <= self.max_wait:
+                    rate_waited = True
+                    _logger.info(
+                        "Xero %s: %s's request limit, waiting %.0fs",
+                        what,
+                        urlsplit(url).netloc,
+                        _retry_after(resp),
+                    )
+                    self.sleep(_retry_after(resp))
+                    attempt -= 1
+                    continue
+            if resp is not None and resp.status_code < 500:
+                return resp
+            if attempt < self.attempts:
+                self.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311 (jitter)
+        raise XeroUnavailable(f"Xero's identity service is unavailable ({what}: {last}); try again later.")
+
+    def _send(
+        self, method: str, url: str, what: str, attempt: int, kwargs: dict[str, Any]
+    ) -> tuple[requests.Response | None, str]:
+        """The answer (None when none came) and what to call a failure, logged either way."""
+        path = urlsplit(url).path
         started = time.monotonic()
         try:
-            resp = http.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+            resp = (self.session or requests).request(
+                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+            )
         except requests.RequestException as exc:
-            last = type(exc).__name__
-            _logger.warning(
-                "Xero %s: %s %s failed (%s), attempt %d", what, method, urlsplit(url).path, last, attempt
-            )
-        else:
-            _logger.info(
-                "Xero %s: %s %s -> %s in %.2fs (correlation %s)",
-                what,
-                method,
-                urlsplit(url).path,
-                resp.status_code,
-                time.monotonic() - started,
-                _correlation(resp) or "-",
-            )
-            if resp.status_code == 429 and not rate_waited and _retry_after(resp) <= max_wait:
-                rate_waited = True
-                _logger.info(
-                    "Xero %s: %s's request limit, waiting %.0fs",
-                    what,
-                    urlsplit(url).netloc,
-                    _retry_after(resp),
-                )
-                sleep(_retry_after(resp))
-                attempt -= 1
-                continue
-            if resp.status_code < 500:
-                return resp
-            last = f"HTTP {resp.status_code}"
-        if attempt < attempts:
-            sleep(min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311 (jitter)
-    raise XeroUnavailable(f"Xero's identity service is unavailable ({what}: {last}); try again later.")
+            failure = type(exc).__name__
+            _logger.warning("Xero %s: %s %s failed (%s), attempt %d", what, method, path, failure, attempt)
+            return None, failure
+        _logger.info(
+            "Xero %s: %s %s -> %s in %.2fs (correlation %s)",
+            what,
+            method,
+            path,
+            resp.status_code,
+            time.monotonic() - started,
+            _correlation(resp) or "-",
+        )
+        return resp, f"HTTP {resp.status_code}"
+
+    def token(self, url: str, client: tuple[str, str], data: dict[str, str], what: str) -> Token:
+        """POST a grant to the token endpoint; the token set it answers."""
+        resp = self.request(
+            "POST", url, what=what, data=data, auth=client, headers={"Accept": "application/json"}
+        )
+        if resp.status_code != 200:
+            raise _oauth_error(resp, what)
+        return Token.from_response(_json(resp, f"Xero's {what} answer is not JSON; try again later."))
 
 
 _TOKEN_REQUESTS = ("code exchange", "token refresh")
@@ -384,18 +243,7 @@ def _oauth_error(resp: requests.Response, what: str) -> XeroError:
     error = str(data.get("error") or "") if isinstance(data, dict) else ""
     corr = _correlation(resp)
     if resp.status_code == 429:
-        retry_at = _retry_at(resp)
-        when = retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        service = "token endpoint" if what in _TOKEN_REQUESTS else f"{what} endpoint"
-        return RateLimited(
-            retry_at,
-            resp.headers.get("X-Rate-Limit-Problem") or "token",
-            correlation_id=corr,
-            message=(
-                f"Xero's {service} limits how many requests this app may make ({what} refused, HTTP 429; "
-                f"this is not an organisation's API limit): try again after {when}."
-            ),
-        )
+        return _token_rate_limited(resp, what)
     if error == "invalid_grant":
         return ReconnectNeeded(
             "The connection to Xero has expired or was revoked (invalid_grant): connect to Xero again.",
@@ -409,37 +257,20 @@ def _oauth_error(resp: requests.Response, what: str) -> XeroError:
     return XeroError(f"Xero refused the {what} request ({detail}).", correlation_id=corr)
 
 
-def _token_request(
-    data: dict[str, str],
-    *,
-    client_id: str,
-    client_secret: str,
-    what: str,
-    endpoints: XeroEndpoints,
-    timeout: tuple[float, float],
-    session: requests.Session | None,
-    sleep: Callable[[float], None],
-    max_wait: float = MAX_RATE_WAIT,
-) -> Token:
-    resp = _request(
-        "POST",
-        endpoints.token_url,
-        what=what,
-        session=session,
-        timeout=timeout,
-        sleep=sleep,
-        max_wait=max_wait,
-        data=data,
-        auth=(client_id, client_secret),
-        headers={"Accept": "application/json"},
+def _token_rate_limited(resp: requests.Response, what: str) -> RateLimited:
+    """A 429 from the identity service: the app's limit there, not an organisation's."""
+    retry_at = datetime.now(timezone.utc) + timedelta(seconds=_retry_after(resp))
+    when = retry_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    service = "token endpoint" if what in _TOKEN_REQUESTS else f"{what} endpoint"
+    return RateLimited(
+        retry_at,
+        resp.headers.get("X-Rate-Limit-Problem") or "token",
+        correlation_id=_correlation(resp),
+        message=(
+            f"Xero's {service} limits how many requests this app may make ({what} refused, HTTP 429; "
+            f"this is not an organisation's API limit): try again after {when}."
+        ),
     )
-    if resp.status_code != 200:
-        raise _oauth_error(resp, what)
-    try:
-        payload = resp.json()
-    except ValueError:
-        raise XeroUnavailable(f"Xero's {what} answer is not JSON; try again later.") from None
-    return Token.from_response(payload)
 
 
 def exchange_code(
@@ -462,17 +293,8 @@ def exchange_code(
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if code_verifier:
         data["code_verifier"] = code_verifier
-    return _token_request(
-        data,
-        client_id=client_id,
-        client_secret=client_secret,
-        what="code exchange",
-        endpoints=endpoints,
-        timeout=timeout,
-        session=session,
-        sleep=sleep,
-        max_wait=max_wait,
-    )
+    identity = _Identity(timeout, session, sleep, max_wait)
+    return identity.token(endpoints.token_url, (client_id, client_secret), data, "code exchange")
 
 
 def refresh(
@@ -499,17 +321,9 @@ def refresh(
         raise ReconnectNeeded(
             "There is no Xero refresh token (offline_access missing?): connect to Xero again."
         )
-    new = _token_request(
-        {"grant_type": "refresh_token", "refresh_token": refresh_token},
-        client_id=client_id,
-        client_secret=client_secret,
-        what="token refresh",
-        endpoints=endpoints,
-        timeout=timeout,
-        session=session,
-        sleep=sleep,
-        max_wait=max_wait,
-    )
+    identity = _Identity(timeout, session, sleep, max_wait)
+    grant = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    new = identity.token(endpoints.token_url, (client_id, client_secret), grant, "token refresh")
     if new.refresh_token is None:
         # Xero always rotates; keep the old one if an identity server does not.
         new = Token(new.access_token, refresh_token, new.expires_at, new.scopes, new.token_type)
@@ -531,13 +345,10 @@ def revoke(
     refresh_token = token.refresh_token if isinstance(token, Token) else token
     if not refresh_token:
         return
-    resp = _request(
+    resp = _Identity(timeout, session, sleep).request(
         "POST",
         endpoints.revocation_url,
         what="revocation",
-        session=session,
-        timeout=timeout,
-        sleep=sleep,
         data={"token": refresh_token},
         auth=(client_id, client_secret),
         headers={"Accept": "application/json"},
@@ -558,15 +369,11 @@ def list_connections(
     """The organisations this app can reach; with ``auth_event_id`` only those picked in that consent."""
     if isinstance(access_token, Token):
         access_token = access_token.access_token
-    params = {"authEventId": auth_event_id} if auth_event_id else None
-    resp = _request(
+    resp = _Identity(timeout, session, sleep).request(
         "GET",
         endpoints.connections_url,
         what="connections",
-        session=session,
-        timeout=timeout,
-        sleep=sleep,
-        params=params,
+        params={"authEventId": auth_event_id} if auth_event_id else None,
         headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
     )
     if resp.status_code in (401, 403):
@@ -576,35 +383,32 @@ def list_connections(
         )
     if resp.status_code != 200:
         raise _oauth_error(resp, "connections")
-    try:
-        rows = resp.json()
-    except ValueError:
-        raise XeroUnavailable("Xero's list of organisations is not JSON; try again later.") from None
+    rows = _json(resp, "Xero's list of organisations is not JSON; try again later.")
     return [Tenant.from_json(row) for row in rows]
 
 
-def disconnect(
-    access_token: str | Token,
-    connection_id: str,
-    *,
-    endpoints: XeroEndpoints = XERO,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-    session: requests.Session | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Remove one organisation's connection (``DELETE /connections/{id}``)."""
-    if isinstance(access_token, Token):
-        access_token = access_token.access_token
-    resp = _request(
-        "DELETE",
-        f"{endpoints.connections_url}/{connection_id}",
-        what="disconnect",
-        session=session,
-        timeout=timeout,
-        sleep=sleep,
-        headers={"Authorization": f"Bearer {access_token}"},
-    )
-    if resp.status_code in (401, 403):
-        raise ReconnectNeeded("Xero refused the access token: connect to Xero again.")
-    if resp.status_code not in (200, 204, 404):
-        raise _oauth_error(resp, "disconnect")
+__all__ = [
+    "ACCOUNTING_PATH",
+    "AUTHORIZE_PATH",
+    "CONNECTIONS_PATH",
+    "DEFAULT_SCOPES",
+    "DEFAULT_TIMEOUT",
+    "MAX_RATE_WAIT",
+    "PKCE_VERIFIER_LENGTH",
+    "REFRESH_MARGIN",
+    "REVOCATION_PATH",
+    "TOKEN_PATH",
+    "XERO",
+    "Tenant",
+    "Token",
+    "XeroEndpoints",
+    "authorization_url",
+    "code_from_redirect",
+    "exchange_code",
+    "list_connections",
+    "new_pkce",
+    "new_state",
+    "pkce_challenge",
+    "refresh",
+    "revoke",
+]
