@@ -260,6 +260,31 @@ def test_bill_comes_back_from_its_stored_content_with_the_same_hash():
     assert again.content_hash() == bill.content_hash()
 
 
+def test_bill_carries_its_mapping_type_key_outside_its_content_and_hash():
+    pay_run = run(slip("E1", ("BASIC", "100"), ("OT", "5")))
+    mapping = Mapping(
+        (
+            mtype("Wages", ("BASIC", "477"), code="WAGE", grouping="employee"),
+            mtype("Overtime", ("OT", "480")),  # no code: the key is the name
+        )
+    )
+    wages, overtime = build_bills(pay_run, mapping).bills
+    assert (wages.type_key, overtime.type_key) == ("WAGE", "Overtime")
+    assert "type_key" not in wages.content() and "type_key" not in wages.content_json()
+    # Not part of the hash nor of the bill's identity.
+    untyped = Bill.from_content(wages.content(), type_name="Wages", pay_items=["BASIC"])
+    assert untyped.type_key is None
+    assert untyped == wages and untyped.content_hash() == wages.content_hash()
+    # Carried through the dict / JSON round trip; older payloads without it give None.
+    data = json.loads(json.dumps(wages.to_dict()))
+    assert data["type_key"] == "WAGE" and data["type_name"] == "Wages"
+    again = Bill.from_content(data, pay_items=["BASIC"])
+    assert (again.type_key, again.type_name) == ("WAGE", "Wages")
+    assert again.content_hash() == wages.content_hash()
+    assert Bill.from_content(data, type_key="OTHER").type_key == "OTHER"
+    assert Bill.from_content(wages.content()).type_name == ""
+
+
 def test_stored_content_json_gives_the_content_back_and_the_same_hash_as_before():
     (bill,) = build_bills(
         run(slip("E1", ("BASIC", "1234.5"), name='Chan "Tai" Man\tÜ')),

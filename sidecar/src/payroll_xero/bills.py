@@ -49,6 +49,7 @@ code                   severity  meaning
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -115,6 +116,9 @@ class Bill:
     lines: tuple[BillLine, ...]
     line_amount_types: str = LINE_AMOUNT_TYPES
     url: str | None = None
+    # The key (MappingType.key: its code, else its name) of the mapping type that made the bill. Like
+    # type_name it is not sent to Xero: not in content(), not in the hash, not in the bill's identity.
+    type_key: str | None = dataclasses.field(default=None, compare=False)
 
     @property
     def is_credit_note(self) -> bool:
@@ -159,14 +163,30 @@ class Bill:
         """A stable digest of :meth:`content`: same bill, same hash."""
         return content_digest(self.content_json())
 
-    @classmethod
-    def from_content(cls, content: dict, *, type_name: str = "", pay_items: Sequence[str] = ()) -> Bill:
-        """The bill whose :meth:`content` is ``content`` (a stored payload sent again later).
+    def to_dict(self) -> dict:
+        """:meth:`content` with the type's name and key beside it (not hashed): what :meth:`from_content` reads back."""
+        return dict(self.content(), type_name=self.type_name, type_key=self.type_key)
 
-        ``content`` holds what Xero receives; the type's name and each line's pay item are not
-        part of it and are given back by the caller.
+    @classmethod
+    def from_content(
+        cls,
+        content: dict,
+        *,
+        type_name: str | None = None,
+        type_key: str | None = None,
+        pay_items: Sequence[str] = (),
+    ) -> Bill:
+        """The bill whose :meth:`content` (or :meth:`to_dict`) is ``content`` (a stored payload sent again later).
+
+        ``content`` holds what Xero receives; the type's name and key and each line's pay item are not
+        part of it: given back by the caller, or read from ``content``'s ``type_name`` and ``type_key``
+        when :meth:`to_dict` wrote them (absent from older payloads: "" and None).
         """
         number = content["contact"]["number"]
+        if type_name is None:
+            type_name = content.get("type_name") or ""
+        if type_key is None:
+            type_key = content.get("type_key")
         return cls(
             doc_type=content["type"],
             invoice_number=content["invoice_number"],
@@ -190,6 +210,7 @@ class Bill:
             ),
             line_amount_types=content["line_amount_types"],
             url=content["url"],
+            type_key=type_key,
         )
 
 
@@ -751,6 +772,7 @@ def _assemble(pay_run, mapping, groups, names, employees, currency, url, problem
                 status=mtype.status,
                 lines=tuple(lines),
                 url=url,
+                type_key=mtype.key,
             )
         )
     return bills

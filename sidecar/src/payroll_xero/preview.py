@@ -14,9 +14,7 @@ from .loaders import InputError, load_mapping, load_pay_run
 def result_to_dict(result: BuildResult) -> dict:
     """The build result as JSON-able data (amounts as strings, exact)."""
     return {
-        "bills": [
-            dict(bill.content(), type_name=bill.type_name, total=str(bill.total)) for bill in result.bills
-        ],
+        "bills": [dict(bill.to_dict(), total=str(bill.total)) for bill in result.bills],
         "problems": [
             {
                 "severity": p.severity,
