@@ -9,7 +9,7 @@
   bill Xero would refuse (an unknown, archived, system or bank account, a currency
   the organisation lacks, an unknown tracking category or option): nothing of a
   refused bill is sent, not even its contact; the others are pushed;
-* ``demo`` does both against a local sandbox started in-process.
+* ``demo`` does both against a local sandbox the command line starts in-process and passes in.
 
 Credentials come from the environment (``XERO_CLIENT_ID``, ``XERO_CLIENT_SECRET``,
 ``XERO_TENANT_ID``, ``XERO_API_URL``/``XERO_IDENTITY_URL``/``XERO_LOGIN_URL``,
@@ -19,12 +19,9 @@ is never written to the token file.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import getpass
 import json
 import os
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -182,47 +179,6 @@ def connect_flow(
     tenants = oauth.list_connections(token, token.auth_event_id, endpoints=endpoints)
     tenant = choose_tenant(tenants, ask, out, tenant_id)
     return Connection(client_id, tenant.tenant_id, tenant.tenant_name, token, endpoints)
-
-
-def _run_connect(args, stdout: TextIO | None = None, stdin_ask: Callable[[str], str] | None = None) -> int:
-    out = stdout or sys.stdout
-    ask = stdin_ask or input
-    env = os.environ
-    client_id = args.client_id or env.get("XERO_CLIENT_ID")
-    if not client_id:
-        print("error: set XERO_CLIENT_ID (or pass --client-id).", file=sys.stderr)
-        return EXIT_INPUT
-    client_secret = env.get("XERO_CLIENT_SECRET") or getpass.getpass("Xero client secret: ")
-    endpoints = XeroEndpoints.from_env(env)
-    scopes = args.scopes.split() if args.scopes else oauth.DEFAULT_SCOPES
-
-    def open_consent(url: str) -> str:
-        print("Open this URL in a browser, log in to Xero and allow access:", file=out)
-        print(f"\n  {url}\n", file=out)
-        return ask("Then paste here the full URL your browser was sent to: ")
-
-    try:
-        connection = connect_flow(
-            client_id=client_id,
-            client_secret=client_secret,
-            redirect_uri=args.redirect_uri,
-            endpoints=endpoints,
-            open_consent=open_consent,
-            ask=ask,
-            out=out,
-            scopes=scopes,
-            tenant_id=args.tenant_id,
-        )
-    except XeroError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    path = token_file_path(args.token_file)
-    TokenFile(path).save(connection)
-    print(f"Connected to {connection.tenant_name} ({connection.tenant_id}); token saved in {path}.", file=out)
-    return EXIT_OK
-
-
-# --------------------------------------------------------------------------- push
 
 
 def client_for(
@@ -413,127 +369,68 @@ def push(pay_run_path: str | Path, mapping_path: str | Path, client: XeroClient,
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _run_push(args, stdout: TextIO | None = None) -> int:
-    out = stdout or sys.stdout
-    try:
-        client = client_for(TokenFile(token_file_path(args.token_file)))
-    except XeroError as exc:
-        print(f"error: {exc}", file=out)
-        return EXIT_INPUT
-    return push(args.payrun, args.mapping, client, out)
-
-
 # --------------------------------------------------------------------------- demo
 
 
-def _example(name: str, given: str | None) -> Path:
-    if given:
-        return Path(given)
-    here = Path(__file__).resolve()
-    candidates = [
-        here.parents[2] / "examples" / name,  # sidecar/src/payroll_xero -> sidecar/examples
-        Path.cwd() / "sidecar" / "examples" / name,
-        Path.cwd() / "examples" / name,
-    ]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"Cannot find examples/{name}: pass --payrun/--mapping.")
+@dataclass(frozen=True, slots=True)
+class DemoApp:
+    """The Xero app and organisation of a demo sandbox: who connects, and where the bills go."""
+
+    client_id: str
+    client_secret: str
+    tenant_id: str
 
 
-def demo(payrun: str | Path, mapping: str | Path, out: TextIO, host: str = "127.0.0.1", port: int = 0) -> int:
-    """Start a sandbox, connect, push twice (the second push creates nothing), show the bills."""
-    from .sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Sandbox
+def demo(payrun: str | Path, mapping: str | Path, out: TextIO, sandbox: Any, app: DemoApp) -> int:
+    """Connect to a started ``sandbox``, push twice (the second push creates nothing), show the bills.
 
-    sandbox = Sandbox(host=host, port=port)
-    sandbox.start()
-    codes = [EXIT_FAILED]
+    ``sandbox`` is given by the command line that serves it (a :class:`payroll_xero.sandbox.Sandbox`):
+    it has a ``url``, approves a consent URL (``approve``) and lists what it holds (``invoices``,
+    ``credit_notes``).
+    """
     try:
-        endpoints = XeroEndpoints.single(sandbox.url)
         print(f"Xero sandbox running at {sandbox.url}", file=out)
         with tempfile.TemporaryDirectory(prefix="payroll-xero-demo-") as tmp:
             token_file = TokenFile(Path(tmp) / "token.json")
-
-            def open_consent(url: str) -> str:
-                print("Consent URL (approved automatically in the sandbox):", file=out)
-                print(f"  {url}", file=out)
-                return sandbox.approve(url, tenant_ids=[DEMO_TENANT_ID])
-
-            connection = connect_flow(
-                client_id=DEMO_CLIENT_ID,
-                client_secret=DEMO_CLIENT_SECRET,
-                redirect_uri=DEFAULT_REDIRECT_URI,
-                endpoints=endpoints,
-                open_consent=open_consent,
-                ask=lambda prompt: "1",
-                out=out,
-            )
-            token_file.save(connection)
-            print(f"Connected to {connection.tenant_name} ({connection.tenant_id}).", file=out)
-            env = {"XERO_CLIENT_SECRET": DEMO_CLIENT_SECRET}
+            _demo_connect(sandbox, app, token_file, out)
+            env = {"XERO_CLIENT_SECRET": app.client_secret}
             codes = []
             for run in ("first", "second"):
                 print(f"\n== Push ({run} time) ==", file=out)
-                client = client_for(token_file, env)
-                codes.append(push(payrun, mapping, client, out))
-            invoices = sandbox.invoices(DEMO_TENANT_ID)
-            credit_notes = sandbox.credit_notes(DEMO_TENANT_ID)
-            print(f"\nThe sandbox organisation now holds {len(invoices)} bill(s)", file=out, end="")
-            print(f" and {len(credit_notes)} credit note(s):", file=out)
-            for doc in [*invoices, *credit_notes]:
-                number = doc.get("InvoiceNumber") or doc.get("CreditNoteNumber")
-                contact = (doc.get("Contact") or {}).get("Name", "")
-                print(f"  {number}  {doc.get('Status')}  {doc.get('Total')}  {contact}", file=out)
-            print(f"\nSandbox URL: {sandbox.url}", file=out)
+                codes.append(push(payrun, mapping, client_for(token_file, env), out))
+            _demo_show(sandbox, app.tenant_id, out)
     except XeroError as exc:
         print(f"error: {exc}", file=out)
         return EXIT_FAILED
-    finally:
-        sandbox.stop()
     return max(codes)
 
 
-def _run_demo(args, stdout: TextIO | None = None) -> int:
-    out = stdout or sys.stdout
-    try:
-        payrun = _example("payrun.json", args.payrun)
-        mapping = _example("mapping.json", args.mapping)
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=out)
-        return EXIT_INPUT
-    return demo(payrun, mapping, out, host=args.host, port=args.port)
+def _demo_connect(sandbox: Any, app: DemoApp, token_file: TokenFile, out: TextIO) -> None:
+    def open_consent(url: str) -> str:
+        print("Consent URL (approved automatically in the sandbox):", file=out)
+        print(f"  {url}", file=out)
+        return sandbox.approve(url, tenant_ids=[app.tenant_id])
 
-
-# --------------------------------------------------------------------------- argparse
-
-
-def add_arguments(sub: argparse._SubParsersAction) -> None:
-    """Register ``connect``, ``push`` and ``demo`` on the ``payroll-xero`` command line."""
-    p = sub.add_parser("connect", help="connect to a Xero organisation (OAuth consent in a terminal)")
-    p.add_argument("--client-id", default=None, help="Xero app client id (default: $XERO_CLIENT_ID)")
-    p.add_argument(
-        "--redirect-uri",
-        default=os.environ.get("XERO_REDIRECT_URI", DEFAULT_REDIRECT_URI),
-        help="redirect URI registered on the Xero app (default: $XERO_REDIRECT_URI)",
+    connection = connect_flow(
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        redirect_uri=DEFAULT_REDIRECT_URI,
+        endpoints=XeroEndpoints.single(sandbox.url),
+        open_consent=open_consent,
+        ask=lambda prompt: "1",
+        out=out,
     )
-    p.add_argument(
-        "--scopes", default=None, help="space separated scopes (default: the ones this tool needs)"
-    )
-    p.add_argument("--tenant-id", default=None, help="pick this organisation without asking")
-    p.add_argument(
-        "--token-file", default=None, help=f"where to save the token (default: {DEFAULT_TOKEN_FILE})"
-    )
-    p.set_defaults(func=_run_connect)
+    token_file.save(connection)
+    print(f"Connected to {connection.tenant_name} ({connection.tenant_id}).", file=out)
 
-    p = sub.add_parser("push", help="send a pay run's bills to Xero (safe to run twice)")
-    p.add_argument("payrun", help="pay run JSON file")
-    p.add_argument("--mapping", required=True, help="mapping JSON file")
-    p.add_argument("--token-file", default=None, help="token file written by `connect`")
-    p.set_defaults(func=_run_push)
 
-    p = sub.add_parser("demo", help="connect and push the example pay run to a local Xero sandbox")
-    p.add_argument("--payrun", default=None, help="pay run JSON (default: examples/payrun.json)")
-    p.add_argument("--mapping", default=None, help="mapping JSON (default: examples/mapping.json)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="sandbox port (default: a free one)")
-    p.set_defaults(func=_run_demo)
+def _demo_show(sandbox: Any, tenant_id: str, out: TextIO) -> None:
+    invoices = sandbox.invoices(tenant_id)
+    credit_notes = sandbox.credit_notes(tenant_id)
+    print(f"\nThe sandbox organisation now holds {len(invoices)} bill(s)", file=out, end="")
+    print(f" and {len(credit_notes)} credit note(s):", file=out)
+    for doc in [*invoices, *credit_notes]:
+        number = doc.get("InvoiceNumber") or doc.get("CreditNoteNumber")
+        contact = (doc.get("Contact") or {}).get("Name", "")
+        print(f"  {number}  {doc.get('Status')}  {doc.get('Total')}  {contact}", file=out)
+    print(f"\nSandbox URL: {sandbox.url}", file=out)
