@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from . import seed
-from .app import App, Request, Response, json_response
+from .app import App
 from .identity import is_loopback_host
 from .limits import Faults, RateLimiter
+from .messages import Request, Response, json_response
 from .store import Store
 
 _logger = logging.getLogger(__name__)
