@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from . import xero
-from .identity import AccessToken, AuthError
 from .messages import Request, Response, bad_request, csv_list, json_response, not_found, problem_response
+from .tokens import AccessToken, AuthError
 from .xero import CREDIT_NOTE, INVOICE, DocKind, Ledger, XeroValueError
 
 IDEMPOTENCY_WINDOW = 6 * 60

@@ -22,10 +22,11 @@ from collections.abc import Callable
 from . import pages, seed
 from .admin import Admin
 from .api import API_PATH, AccountingApi
-from .identity import AuthError, Identity
+from .identity import Identity
 from .limits import Fault, Faults, RateLimiter
 from .messages import Request, Response, html_response, json_response, not_found, problem_response
 from .store import Store
+from .tokens import AuthError
 from .xero import Ledger
 
 _logger = logging.getLogger(__name__)
