@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -87,12 +88,45 @@ def _check_lock(ledger: Ledger, day: date, errors: list[str]) -> None:
         errors.append(f"The document date cannot be before the period lock date of {lock:%d/%m/%Y}")
 
 
+@dataclass
+class _Header:
+    """What a document says besides its lines, checked (errors are collected, never raised)."""
+
+    doc_type: Any
+    status: str
+    contact: dict[str, Any] | None
+    create_contact: bool
+    day: date
+    due: date | None
+    currency: str
+    line_amount_types: str
+
+
 def _build(
     ledger: Ledger, kind: DocKind, raw: dict[str, Any], existing: dict[str, Any] | None, unitdp: int
 ) -> tuple[dict[str, Any], list[str], dict[str, Any] | None]:
     """Validate a (merged) document; returns the stored form, errors, and a contact to create."""
     errors: list[str] = []
-    org = ledger.organisation
+    head = _header(ledger, kind, raw, existing, errors)
+    lines = build_lines(ledger, raw.get("LineItems"), head.status, head.line_amount_types, unitdp, errors)
+    amounts = totals(lines, head.line_amount_types)
+    total = amounts[2]
+    if total < 0 and head.status in APPROVED:
+        errors.append(
+            f"The total of a {head.status} document cannot be negative ({money(total)}); "
+            "use a credit note instead."
+        )
+    _check_lock(ledger, head.day, errors)
+    url = raw.get("Url")
+    if url and not re.match(r"^https?://\S+$", str(url)):
+        errors.append(f"The Url '{url}' is not a valid URL.")
+    doc = _stored(ledger, kind, raw, existing, head, lines, amounts)
+    return doc, errors, (head.contact if head.create_contact else None)
+
+
+def _header(
+    ledger: Ledger, kind: DocKind, raw: dict[str, Any], existing: dict[str, Any] | None, errors: list[str]
+) -> _Header:
     doc_type = raw.get("Type")
     if doc_type not in kind.types:
         errors.append(
@@ -115,54 +149,53 @@ def _build(
             errors.append(str(exc))
     if due is None and status in APPROVED and kind is INVOICE:
         errors.append("Due Date is required for a document with the status " + status)
-    currency = str(raw.get("CurrencyCode") or org["BaseCurrency"]).upper()
+    currency = str(raw.get("CurrencyCode") or ledger.organisation["BaseCurrency"]).upper()
     if currency not in {c["Code"] for c in ledger.currencies()}:
         errors.append(f"Organisation is not subscribed to currency {currency}")
     line_amount_types = raw.get("LineAmountTypes") or "Exclusive"
     if line_amount_types not in LINE_AMOUNT_TYPES:
         errors.append(f"LineAmountTypes '{line_amount_types}' is not one of {', '.join(LINE_AMOUNT_TYPES)}")
         line_amount_types = "Exclusive"
-    lines = build_lines(ledger, raw.get("LineItems"), status, line_amount_types, unitdp, errors)
-    sub_total, total_tax, total = totals(lines, line_amount_types)
-    if total < 0 and status in APPROVED:
-        errors.append(
-            f"The total of a {status} document cannot be negative ({money(total)}); "
-            "use a credit note instead."
-        )
-    _check_lock(ledger, day, errors)
-    url = raw.get("Url")
-    if url and not re.match(r"^https?://\S+$", str(url)):
-        errors.append(f"The Url '{url}' is not a valid URL.")
+    return _Header(doc_type, status, contact, create_contact, day, due, currency, line_amount_types)
 
+
+def _stored(
+    ledger: Ledger,
+    kind: DocKind,
+    raw: dict[str, Any],
+    existing: dict[str, Any] | None,
+    head: _Header,
+    lines: list[dict[str, Any]],
+    amounts: tuple[Decimal, Decimal, Decimal],
+) -> dict[str, Any]:
+    """The document as the store keeps it."""
+    sub_total, total_tax, total = amounts
     doc_id = existing[kind.id_field] if existing else str(uuid.uuid4())
     paid = Decimal(existing.get("AmountPaid", "0")) if existing else Decimal(0)
     credited = Decimal(existing.get("AmountCredited", "0")) if existing else Decimal(0)
     number = raw.get(kind.number_field)
-    if not number and doc_type in ("ACCREC", "ACCRECCREDIT") and existing is None:
+    if not number and head.doc_type in ("ACCREC", "ACCRECCREDIT") and existing is None:
         number = f"{kind.number_prefix}{len(ledger.documents(kind)) + 1:04d}"
-    base = org["BaseCurrency"]
+    currency = head.currency
+    rate = raw.get("CurrencyRate") or (
+        1 if currency == ledger.organisation["BaseCurrency"] else FIXED_RATES.get(currency, 1)
+    )
     doc: dict[str, Any] = {
-        "Type": doc_type,
+        "Type": head.doc_type,
         kind.id_field: doc_id,
         kind.number_field: number or "",
         "Reference": raw.get("Reference") or "",
-        "Contact": _xero_contact(contact) if contact else raw.get("Contact"),
-        "Date": day.isoformat(),
-        "DueDate": due.isoformat() if due else None,
-        "Status": status,
-        "LineAmountTypes": line_amount_types,
+        "Contact": _xero_contact(head.contact) if head.contact else raw.get("Contact"),
+        "Date": head.day.isoformat(),
+        "DueDate": head.due.isoformat() if head.due else None,
+        "Status": head.status,
+        "LineAmountTypes": head.line_amount_types,
         "LineItems": lines,
         "SubTotal": money(sub_total),
         "TotalTax": money(total_tax),
         "Total": money(total),
         "CurrencyCode": currency,
-        "CurrencyRate": money(
-            dec(
-                raw.get("CurrencyRate") or (1 if currency == base else FIXED_RATES.get(currency, 1)),
-                "CurrencyRate",
-            ),
-            Decimal("0.000001"),
-        ),
+        "CurrencyRate": money(dec(rate, "CurrencyRate"), Decimal("0.000001")),
         "UpdatedDateUTC": timestamp_now(),
         "HasAttachments": False,
         "HasErrors": False,
@@ -188,7 +221,7 @@ def _build(
         doc.update({"RemainingCredit": money(total - credited), "Allocations": [], "Payments": []})
     if doc.get("DueDate") is None:
         del doc["DueDate"]
-    return doc, errors, (contact if create_contact else None)
+    return doc
 
 
 def _echo(

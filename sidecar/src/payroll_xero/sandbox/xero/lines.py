@@ -40,42 +40,8 @@ def build_lines(
             amount = (quantity * (unit or Decimal(0))).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
         elif unit is None:
             unit = amount / quantity if quantity else Decimal(0)
-        account = None
-        code = raw.get("AccountCode")
-        if code not in (None, "") or raw.get("AccountID"):
-            account = ledger.account(
-                code=str(code) if code not in (None, "") else None, account_id=raw.get("AccountID")
-            )
-            shown = code if code not in (None, "") else raw.get("AccountID")
-            if account is None:
-                errors.append(f"Account code '{shown}' is not a valid code for this document.")
-            elif account["Status"] != "ACTIVE":
-                errors.append(
-                    f"The account code '{account['Code']}' has been archived, or has been deleted. "
-                    "Each line item must reference a valid account."
-                )
-            elif account.get("SystemAccount") or account["Type"] == "BANK":
-                errors.append(
-                    f"Account code '{account['Code']}' is a system or bank account and cannot be "
-                    "used on this document."
-                )
-        elif status in APPROVED:
-            errors.append("Each line item must have an account code before the document can be approved.")
-        tax_type = str(raw.get("TaxType") or (account or {}).get("TaxType") or "NONE")
-        if tax_type not in seed.TAX_RATES:
-            errors.append(
-                f"The TaxType code '{tax_type}' does not exist or cannot be used for this type "
-                "of transaction."
-            )
-            rate = Decimal(0)
-        else:
-            rate = Decimal(seed.TAX_RATES[tax_type]) / 100
-        if line_amount_types == "NoTax":
-            tax = Decimal(0)
-        elif line_amount_types == "Inclusive":
-            tax = amount * rate / (1 + rate)
-        else:
-            tax = amount * rate
+        account, code = _line_account(ledger, raw, status, errors)
+        tax_type, tax = _line_tax(raw, account, amount, line_amount_types, errors)
         tracking = _build_tracking(categories, raw.get("Tracking"), errors)
         line = {
             "LineItemID": str(raw.get("LineItemID") or uuid.uuid4()),
@@ -94,6 +60,59 @@ def build_lines(
             line["AccountCode"] = str(code)
         lines.append(line)
     return lines
+
+
+def _line_account(
+    ledger: Ledger, raw: dict[str, Any], status: str, errors: list[str]
+) -> tuple[dict[str, Any] | None, Any]:
+    """The account a line names (by code or id) and the code it gave; errors when Xero would refuse it."""
+    account = None
+    code = raw.get("AccountCode")
+    if code not in (None, "") or raw.get("AccountID"):
+        account = ledger.account(
+            code=str(code) if code not in (None, "") else None, account_id=raw.get("AccountID")
+        )
+        shown = code if code not in (None, "") else raw.get("AccountID")
+        if account is None:
+            errors.append(f"Account code '{shown}' is not a valid code for this document.")
+        elif account["Status"] != "ACTIVE":
+            errors.append(
+                f"The account code '{account['Code']}' has been archived, or has been deleted. "
+                "Each line item must reference a valid account."
+            )
+        elif account.get("SystemAccount") or account["Type"] == "BANK":
+            errors.append(
+                f"Account code '{account['Code']}' is a system or bank account and cannot be "
+                "used on this document."
+            )
+    elif status in APPROVED:
+        errors.append("Each line item must have an account code before the document can be approved.")
+    return account, code
+
+
+def _line_tax(
+    raw: dict[str, Any],
+    account: dict[str, Any] | None,
+    amount: Decimal,
+    line_amount_types: str,
+    errors: list[str],
+) -> tuple[str, Decimal]:
+    """A line's tax type (its own, else its account's) and tax amount."""
+    tax_type = str(raw.get("TaxType") or (account or {}).get("TaxType") or "NONE")
+    if tax_type not in seed.TAX_RATES:
+        errors.append(
+            f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction."
+        )
+        rate = Decimal(0)
+    else:
+        rate = Decimal(seed.TAX_RATES[tax_type]) / 100
+    if line_amount_types == "NoTax":
+        tax = Decimal(0)
+    elif line_amount_types == "Inclusive":
+        tax = amount * rate / (1 + rate)
+    else:
+        tax = amount * rate
+    return tax_type, tax
 
 
 def _build_tracking(categories: list[dict[str, Any]], raw: Any, errors: list[str]) -> list[dict[str, Any]]:
