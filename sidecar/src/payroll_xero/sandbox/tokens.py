@@ -199,21 +199,25 @@ class Tokens:
             )
             answer["refresh_token"] = refresh
         if "openid" in grant["scope"]:
-            answer["id_token"] = self._jwt(
-                {
-                    "nbf": int(now),
-                    "exp": int(now) + 300,
-                    "iss": self.issuer,
-                    "aud": grant["client_id"],
-                    "sub": grant["user_id"].replace("-", ""),
-                    "xero_userid": grant["user_id"],
-                    "email": "payroll.admin@example.com",
-                    "given_name": "Sandbox",
-                    "family_name": "User",
-                    "preferred_username": "payroll.admin@example.com",
-                }
-            )
+            answer["id_token"] = self._id_token(grant, now)
         return answer
+
+    def _id_token(self, grant: dict[str, Any], now: float) -> str:
+        """The OpenID id_token of a grant's user."""
+        return self._jwt(
+            {
+                "nbf": int(now),
+                "exp": int(now) + 300,
+                "iss": self.issuer,
+                "aud": grant["client_id"],
+                "sub": grant["user_id"].replace("-", ""),
+                "xero_userid": grant["user_id"],
+                "email": "payroll.admin@example.com",
+                "given_name": "Sandbox",
+                "family_name": "User",
+                "preferred_username": "payroll.admin@example.com",
+            }
+        )
 
     def revoke(self, form: dict[str, str], authorization: str | None) -> None:
         """Revoke a refresh token: its whole grant's tokens, and the connections that grant made."""
