@@ -166,6 +166,13 @@ def _push(argv_payrun: Path, argv_mapping: Path) -> tuple[int, str]:
     return _run(["push", str(argv_payrun), "--mapping", str(argv_mapping)])
 
 
+def _refused(argv_payrun: Path, argv_mapping: Path) -> str:
+    """The output of a push that refuses a bill (exit code 1)."""
+    code, out = _push(argv_payrun, argv_mapping)
+    assert code == 1, out
+    return out
+
+
 def _example_copy(tmp_path: Path, name: str, change) -> Path:
     data = json.loads((EXAMPLES / name).read_text())
     change(data)
@@ -187,8 +194,7 @@ def _numbers(sandbox) -> set[str]:
 def test_push_refuses_a_bill_on_an_archived_account_before_sending_and_makes_no_contact_for_it(sandbox, env):
     _connected(sandbox, env)
     sandbox.archive_account(DEMO_TENANT_ID, "478")
-    code, out = _push(EXAMPLES / "payrun.json", EXAMPLES / "mapping.json")
-    assert code == 1, out
+    out = _refused(EXAMPLES / "payrun.json", EXAMPLES / "mapping.json")
     assert (
         "PAY-2026-10/MPF: ERROR (bill), not sent:\n"
         '  - line MPF_ER ("MPF employer contributions"): account 478 "MPF Employer Contributions" is archived '
@@ -212,8 +218,7 @@ def test_push_refuses_unknown_system_and_bank_accounts_naming_the_line(sandbox, 
         mpf[0]["account"], mpf[1]["account"] = "800", "090"
 
     mapping = _example_copy(tmp_path, "mapping.json", accounts)
-    code, out = _push(EXAMPLES / "payrun.json", mapping)
-    assert code == 1, out
+    out = _refused(EXAMPLES / "payrun.json", mapping)
     assert (
         '  - line MEDICAL ("Staff medical plan deductions"): account 999 does not exist in the organisation\'s '
         "chart of accounts: add it in Xero or map the pay item to another account\n"
@@ -232,8 +237,7 @@ def test_push_refuses_every_bill_in_a_currency_the_organisation_lacks_and_sends_
 ):
     _connected(sandbox, env)
     payrun = _example_copy(tmp_path, "payrun.json", lambda data: data.update(currency="EUR"))
-    code, out = _push(payrun, EXAMPLES / "mapping.json")
-    assert code == 1, out
+    out = _refused(payrun, EXAMPLES / "mapping.json")
     assert out.count("ERROR (bill), not sent:") == 22
     assert (
         "  - the organisation has no currency EUR (it has HKD, USD): enable it in Xero (Settings > Currencies) "
@@ -256,8 +260,7 @@ def test_push_refuses_an_unknown_tracking_category_or_option(sandbox, env, tmp_p
         data["payslips"][0]["department"] = "Marketing"
 
     payrun = _example_copy(tmp_path, "payrun.json", marketing)
-    code, out = _push(payrun, EXAMPLES / "mapping.json")
-    assert code == 1, out
+    out = _refused(payrun, EXAMPLES / "mapping.json")
     assert (
         '  - line MPF_EE ("MPF employee contributions"): the tracking category "Department" has no active option '
         '"Marketing": add the option in Xero or change the department on the payslips\n'
@@ -268,8 +271,7 @@ def test_push_refuses_an_unknown_tracking_category_or_option(sandbox, env, tmp_p
     mapping = _example_copy(
         tmp_path, "mapping.json", lambda data: data["types"][1].update(tracking_category="Region")
     )
-    code, out = _push(EXAMPLES / "payrun.json", mapping)
-    assert code == 1, out
+    out = _refused(EXAMPLES / "payrun.json", mapping)
     assert (
         'line MPF_ER ("MPF employer contributions"): the tracking category "Region" does not exist in Xero: add '
         "it in Xero or change the type's tracking category"

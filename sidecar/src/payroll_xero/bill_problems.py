@@ -10,30 +10,9 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from .bill_values import (
-    ERROR,
-    MAX_CONTACT_NAME,
-    MAX_CONTACT_NUMBER,
-    MAX_DESCRIPTION,
-    MAX_INVOICE_NUMBER,
-    MAX_TRACKING_NAME,
-    WARNING,
-    Bill,
-    Problem,
-)
-from .model import (
-    BILL_STATUSES,
-    GROUPING_EMPLOYEE,
-    GROUPINGS,
-    MAX_DATE,
-    MAX_DUE_DAYS,
-    MIN_DATE,
-    SIGNS,
-    Mapping,
-    MappingType,
-    PayRun,
-    Payslip,
-)
+from . import model
+from .bill_values import ERROR, FIELD_LIMITS, MAX_CONTACT_NAME, MAX_INVOICE_NUMBER, WARNING, Bill, Problem
+from .model import Mapping, MappingType, PayRun, Payslip
 from .money import MAX_AMOUNT, is_iso_currency
 
 
@@ -88,21 +67,26 @@ def limit_problems(bills: Iterable[Bill]) -> list[Problem]:
             entry[1] += 1
             entry[2] = bill
 
+    # The limits as locals: this runs over every line of every bill built.
+    max_number, max_name, max_contact_number, max_description, max_tracking = (
+        FIELD_LIMITS[field]
+        for field in ("bill number", "contact name", "contact number", "description", "tracking category")
+    )
     for bill in bills:
-        if len(bill.invoice_number) > MAX_INVOICE_NUMBER:
+        if len(bill.invoice_number) > max_number:
             hit(bill, "bill number", bill.invoice_number)
-        if len(bill.contact_name) > MAX_CONTACT_NAME:
+        if len(bill.contact_name) > max_name:
             hit(bill, "contact name", bill.contact_name)
-        if bill.contact_number is not None and len(bill.contact_number) > MAX_CONTACT_NUMBER:
+        if bill.contact_number is not None and len(bill.contact_number) > max_contact_number:
             hit(bill, "contact number", bill.contact_number)
         for line in bill.lines:
-            if len(line.description) > MAX_DESCRIPTION:
+            if len(line.description) > max_description:
                 hit(bill, "description", line.description, line.pay_item)
             for category, option in line.tracking:
                 # A tracking name is the type's or a department's, whatever the line: one problem each.
-                if len(category) > MAX_TRACKING_NAME:
+                if len(category) > max_tracking:
                     hit(bill, "tracking category", category, line.pay_item, per_item=False)
-                if len(option) > MAX_TRACKING_NAME:
+                if len(option) > max_tracking:
                     hit(bill, "tracking option", option, line.pay_item, per_item=False)
     problems = []
     for (field, _item, value), (bill, count, _last, pay_item) in found.items():
@@ -113,23 +97,13 @@ def limit_problems(bills: Iterable[Bill]) -> list[Problem]:
                 ERROR,
                 "too_long",
                 f'Bill {_shorten(bill.invoice_number, 100)}{others}: {line}the {field} "{_shorten(value)}" '
-                f"is {len(value):,} characters; Xero allows {_LIMITS[field]}.",
+                f"is {len(value):,} characters; Xero allows {FIELD_LIMITS[field]}.",
                 pay_item=pay_item,
                 type_name=bill.type_name,
                 employee_key=bill.employee_key,
             )
         )
     return problems
-
-
-_LIMITS = {
-    "bill number": MAX_INVOICE_NUMBER,
-    "contact name": MAX_CONTACT_NAME,
-    "contact number": MAX_CONTACT_NUMBER,
-    "description": MAX_DESCRIPTION,
-    "tracking category": MAX_TRACKING_NAME,
-    "tracking option": MAX_TRACKING_NAME,
-}
 
 
 def _origin(bill: Bill) -> str:
@@ -195,24 +169,24 @@ def _type_problems(mtype: MappingType) -> list[Problem]:
     def error(code: str, message: str) -> None:
         problems.append(Problem(ERROR, code, message, type_name=mtype.name))
 
-    if mtype.grouping not in GROUPINGS:
+    if mtype.grouping not in model.GROUPINGS:
         error(
             "invalid_grouping",
             f'Type "{mtype.name}" has grouping "{mtype.grouping}"; use "run" or "employee".',
         )
-    if mtype.status not in BILL_STATUSES:
+    if mtype.status not in model.BILL_STATUSES:
         error(
             "invalid_status",
-            f'Type "{mtype.name}" has bill status "{mtype.status}"; use one of {", ".join(BILL_STATUSES)}.',
+            f'Type "{mtype.name}" has bill status "{mtype.status}"; use one of {", ".join(model.BILL_STATUSES)}.',
         )
     due_days = mtype.due_days
-    if isinstance(due_days, bool) or not isinstance(due_days, int) or not 0 <= due_days <= MAX_DUE_DAYS:
+    if isinstance(due_days, bool) or not isinstance(due_days, int) or not 0 <= due_days <= model.MAX_DUE_DAYS:
         error(
             "invalid_due_days",
             f'Type "{mtype.name}" has due days {_shorten(repr(due_days), 40)}; use a whole number '
-            f"of days from 0 to {MAX_DUE_DAYS}.",
+            f"of days from 0 to {model.MAX_DUE_DAYS}.",
         )
-    if mtype.grouping != GROUPING_EMPLOYEE and not (mtype.contact_name or "").strip():
+    if mtype.grouping != model.GROUPING_EMPLOYEE and not (mtype.contact_name or "").strip():
         error(
             "missing_contact",
             f'Type "{mtype.name}" makes one bill per pay run and needs a Xero contact name.',
@@ -222,7 +196,7 @@ def _type_problems(mtype: MappingType) -> list[Problem]:
 
 def _line_problem(mtype: MappingType, pay_item: str, sign: str, seen_items: set[str]) -> Problem | None:
     """The error of a mapping line that is not used: a wrong sign, or its pay item mapped before in the type."""
-    if sign not in SIGNS:
+    if sign not in model.SIGNS:
         return Problem(
             ERROR,
             "invalid_sign",
@@ -243,7 +217,7 @@ def _line_problem(mtype: MappingType, pay_item: str, sign: str, seen_items: set[
 
 
 def pay_run_problems(pay_run: PayRun) -> list[Problem]:
-    """Errors of the pay run's currency (not ISO 4217) and payment date (outside MIN_DATE..MAX_DATE)."""
+    """Errors of the pay run's currency (not ISO 4217) and payment date (outside MIN_DATE..MAX_DATE of the model)."""
     problems = []
     if not is_iso_currency(pay_run.currency):
         problems.append(
@@ -256,7 +230,7 @@ def pay_run_problems(pay_run: PayRun) -> list[Problem]:
         )
     payment_date = pay_run.payment_date
     try:
-        date_ok = MIN_DATE <= payment_date <= MAX_DATE
+        date_ok = model.MIN_DATE <= payment_date <= model.MAX_DATE
     except TypeError:  # not a date (a datetime does not compare with dates)
         date_ok = False
     if not date_ok or type(payment_date) is not date:
@@ -265,7 +239,7 @@ def pay_run_problems(pay_run: PayRun) -> list[Problem]:
                 ERROR,
                 "invalid_date",
                 f"Pay run {pay_run.reference}: payment date {_shorten(payment_date, 40)} is not a date "
-                f"from {MIN_DATE} to {MAX_DATE}.",
+                f"from {model.MIN_DATE} to {model.MAX_DATE}.",
             )
         )
     return problems

@@ -23,6 +23,15 @@ MAX_CONTACT_NUMBER = 50  # Contact.ContactNumber (the employee key of per-employ
 MAX_CONTACT_NAME = 255  # Contact.Name
 MAX_DESCRIPTION = 4000  # LineItem.Description
 MAX_TRACKING_NAME = 100  # LineItemTracking.Name (the category) and .Option
+# The limit of each value limit_problems checks, by the name its problem gives the value.
+FIELD_LIMITS = {
+    "bill number": MAX_INVOICE_NUMBER,
+    "contact name": MAX_CONTACT_NAME,
+    "contact number": MAX_CONTACT_NUMBER,
+    "description": MAX_DESCRIPTION,
+    "tracking category": MAX_TRACKING_NAME,
+    "tracking option": MAX_TRACKING_NAME,
+}
 
 ERROR = "error"
 WARNING = "warning"

@@ -115,6 +115,16 @@ def _line_tax(
     return tax_type, tax
 
 
+def _by_id_or_name(
+    items: list[dict[str, Any]], id_field: str, wanted_id: Any, name: Any
+) -> dict[str, Any] | None:
+    """The first of ``items`` whose ``id_field`` is ``wanted_id`` or whose Name is ``name`` (any case)."""
+    return next(
+        (x for x in items if x[id_field] == wanted_id or (name and x["Name"].lower() == str(name).lower())),
+        None,
+    )
+
+
 def _build_tracking(categories: list[dict[str, Any]], raw: Any, errors: list[str]) -> list[dict[str, Any]]:
     if not raw:
         return []
@@ -126,14 +136,8 @@ def _build_tracking(categories: list[dict[str, Any]], raw: Any, errors: list[str
     result = []
     for item in raw:
         item = item if isinstance(item, dict) else {}
-        category = next(
-            (
-                c
-                for c in categories
-                if c["TrackingCategoryID"] == item.get("TrackingCategoryID")
-                or (item.get("Name") and c["Name"].lower() == str(item["Name"]).lower())
-            ),
-            None,
+        category = _by_id_or_name(
+            categories, "TrackingCategoryID", item.get("TrackingCategoryID"), item.get("Name")
         )
         if category is None or category["Status"] != "ACTIVE":
             errors.append(
@@ -141,14 +145,8 @@ def _build_tracking(categories: list[dict[str, Any]], raw: Any, errors: list[str
                 "does not exist or is archived."
             )
             continue
-        option = next(
-            (
-                o
-                for o in category["Options"]
-                if o["TrackingOptionID"] == item.get("TrackingOptionID")
-                or (item.get("Option") and o["Name"].lower() == str(item["Option"]).lower())
-            ),
-            None,
+        option = _by_id_or_name(
+            category["Options"], "TrackingOptionID", item.get("TrackingOptionID"), item.get("Option")
         )
         if option is None or option["Status"] != "ACTIVE":
             errors.append(
