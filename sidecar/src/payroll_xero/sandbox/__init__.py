@@ -28,7 +28,18 @@ URLs
     arguments of the Python methods as JSON (``Content-Type: application/json``).
 
 Python: :class:`Sandbox` (start/stop or ``with``, ``approve``, ``issue_tokens``, ``faults``, ``invoices``...)
-and :func:`serve` (the ``payroll-xero sandbox`` command).
+and :func:`serve` (the ``payroll-xero sandbox`` command). The product code imports this package only from
+its command line (:mod:`payroll_xero.cli`, the ``sandbox`` and ``demo`` commands).
+
+Layout
+    ``server.py``   :class:`Sandbox` and :func:`serve`: the HTTP server, lifecycle, Python API
+    ``app.py``      ``App``: state, dispatch, injected faults, the login and identity routes
+    ``messages.py`` requests and answers;  ``pages.py`` the HTML pages
+    ``identity.py`` consent, apps, redirect URIs, connections;  ``tokens.py`` tokens and their checks
+    ``api.py``      the ``/api.xro/2.0/`` routes: limits, idempotency, reads and batched writes
+    ``xero/``       Xero's accounting rules, one module per section (documents, lines, contacts, ...)
+    ``admin.py``    the ``/_sandbox/`` admin section: one method and one ``ADMIN_ACTIONS`` name per action
+    ``limits.py``   rate limits and faults;  ``store.py`` the store;  ``seed.py`` the seeded organisations
 """
 
 from .seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SECOND_TENANT_ID
