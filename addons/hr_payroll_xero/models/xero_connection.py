@@ -21,19 +21,21 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     oauth = None
     ReconnectNeeded = XeroError = Exception
 
+from .const import (
+    CALLBACK_PATH,
+    LOCK_WAIT,
+    REFRESH_MARGIN,
+    SESSION_SCOPE,
+    STATE_LIFETIME,
+    STATE_SCOPE,
+    USABLE_CONNECTION_STATES,
+)
+
 _logger = logging.getLogger(__name__)
 
 
 class XeroReconnectError(UserError):
     """Xero refused the refresh token: the connection was moved to "needs reconnect" (committed)."""
-
-
-CALLBACK_PATH = "/hr_payroll_xero/oauth/callback"
-STATE_SCOPE = "hr_payroll_xero.oauth_state"
-SESSION_SCOPE = "hr_payroll_xero.oauth_session"
-STATE_LIFETIME = 600  # seconds the admin has to consent in Xero
-REFRESH_MARGIN = 120  # refresh an access token that expires within 2 minutes
-LOCK_WAIT = 15  # seconds a worker waits for another one's refresh
 
 
 class XeroConnection(models.Model):
@@ -168,6 +170,79 @@ class XeroConnection(models.Model):
     def _xero_enabled_currencies(self):
         self.ensure_one()
         return [code for code in (self.currency_codes or "").split(",") if code]
+
+    # ------------------------------------------------------------------ checks before sending
+
+    def _xero_bill_problems(self, bills, company, origin=None):
+        """What Xero would refuse in ``bills`` (sidecar ``Bill``s) of ``company``, before anything is sent.
+
+        Called on the company's connection, or on an empty recordset when it has none. ``origin(bill,
+        line)`` names where a line comes from (by default its description and the bill's type name).
+        Returns ``{None: [sentences that concern every bill: the connection, the currency],
+        invoice number: [sentences about that bill's accounts]}``. A currency that only some of the
+        bills use is said under their numbers. The sentences have no final stop: each caller says
+        what follows from them. Every problem is said (the accounts too when the currency is refused).
+        """
+        if not self or self.state not in USABLE_CONNECTION_STATES:
+            return {
+                None: [self.env._("%(company)s has no connected Xero organisation", company=company.name)]
+            }
+        self.ensure_one()
+        problems = {None: []}
+        by_currency = {}
+        for bill in bills:
+            by_currency.setdefault(bill.currency, []).append(bill.invoice_number)
+        allowed = self._xero_enabled_currencies()
+        for code, numbers in (by_currency or {company.xero_currency_code: []}).items():
+            if not allowed or code in allowed:
+                continue
+            sentence = self.env._(
+                "The Xero organisation %(org)s is not subscribed to %(code)s; it allows %(allowed)s",
+                org=self.tenant_name or self.name,
+                code=code,
+                allowed=", ".join(allowed),
+            )
+            for key in [None] if len(by_currency) <= 1 else numbers:
+                problems.setdefault(key, []).append(sentence)
+        accounts = self._xero_accounts_by_code()
+        origin = origin or self._xero_line_origin
+        for bill in bills:
+            sentences = [
+                self._xero_account_problem(
+                    line.account_code, accounts.get(line.account_code), origin(bill, line)
+                )
+                for line in bill.lines
+            ]
+            sentences = list(dict.fromkeys(sentence for sentence in sentences if sentence))
+            if sentences:
+                problems.setdefault(bill.invoice_number, []).extend(sentences)
+        return problems
+
+    def _xero_accounts_by_code(self):
+        """{code: xero.account} of this connection, archived ones included."""
+        Account = self.env["xero.account"].with_context(active_test=False)
+        return {account.code: account for account in Account.search([("connection_id", "in", self.ids)])}
+
+    def _xero_line_origin(self, bill, line):
+        return self.env._(
+            'line "%(item)s" of mapping type "%(type)s"', item=line.description, type=bill.type_name
+        )
+
+    def _xero_account_problem(self, code, account, origin):
+        """The sentence saying why Xero refuses a line on ``account`` (``code`` when it is unknown), or ""."""
+        if not account:
+            return self.env._(
+                "Account %(code)s (%(origin)s) does not exist in Xero", code=code, origin=origin
+            )
+        reason = account._xero_unpostable_reason()
+        if not reason:
+            return ""
+        return self.env._(
+            "Account %(account)s (%(origin)s) %(reason)s",
+            account=account.display_name,
+            origin=origin,
+            reason=reason,
+        )
 
     def _xero_credentials(self):
         """(client id, client secret) or a UserError saying what to fill in."""
@@ -395,7 +470,7 @@ class XeroConnection(models.Model):
         other one's token instead of refreshing.
         """
         self.ensure_one()
-        if self.state not in ("connected", "error"):
+        if self.state not in USABLE_CONNECTION_STATES:
             raise UserError(
                 self.env._(
                     "Xero connection %(name)s is not connected: click Connect to Xero.", name=self.name
@@ -609,7 +684,7 @@ class XeroConnection(models.Model):
 
         A failing company does not stop the others: its error is stored on its connection.
         """
-        for connection in self.search([("state", "in", ("connected", "error"))]):
+        for connection in self.search([("state", "in", USABLE_CONNECTION_STATES)]):
             try:
                 with self.env.cr.savepoint():
                     connection._xero_sync_accounts()
