@@ -20,6 +20,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as odoo_hmac
 
+from .utils import notification
+
 try:
     from payroll_xero import bills as _sidecar_bills
     from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill, content_digest
@@ -548,17 +550,7 @@ class XeroBillRecord(models.Model):
             )
         else:
             message = self.env._("%s bill(s) sent to Xero.", len(sent))
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Xero"),
-                "message": message,
-                "type": "warning" if failed else "success",
-                "sticky": bool(failed),
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return notification(self.env._("Xero"), message, warning=bool(failed))
 
     def _xero_lock(self):
         """The records of ``self`` no other transaction is pushing right now (row locks, skip locked)."""
@@ -1007,18 +999,10 @@ class XeroBillRecord(models.Model):
         for record, message in refused:
             record.last_error = message
             record.message_post(body=self.env._("Not cancelled in Xero: %s", message))
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Xero"),
-                "message": self.env._("%(n)s bill(s) cancelled.", n=len(cancelled))
-                + (" " + " | ".join(f"{r.invoice_number}: {m}" for r, m in refused) if refused else ""),
-                "type": "warning" if refused else "success",
-                "sticky": bool(refused),
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        message = self.env._("%(n)s bill(s) cancelled.", n=len(cancelled))
+        if refused:
+            message += " " + " | ".join(f"{r.invoice_number}: {m}" for r, m in refused)
+        return notification(self.env._("Xero"), message, warning=bool(refused))
 
     def _xero_find_in_xero(self, client):
         """Look up a bill pushed without a known answer; store its Xero id when Xero has it."""

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from ..models.utils import window_action
+
 
 class XeroBillCancel(models.TransientModel):
     _name = "xero.bill.cancel"
@@ -12,14 +14,7 @@ class XeroBillCancel(models.TransientModel):
     @api.model
     def _xero_open(self, runs, records):
         wizard = self.create({"run_ids": [(6, 0, runs.ids)], "record_ids": [(6, 0, records.ids)]})
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Cancel the bills in Xero?"),
-            "res_model": self._name,
-            "res_id": wizard.id,
-            "view_mode": "form",
-            "target": "new",
-        }
+        return window_action(self.env._("Cancel the bills in Xero?"), self._name, wizard.id)
 
     def action_confirm(self):
         self.ensure_one()

@@ -2,6 +2,8 @@
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from ..models.utils import window_action
+
 
 class XeroTenantSelect(models.TransientModel):
     _name = "xero.tenant.select"
@@ -25,14 +27,7 @@ class XeroTenantSelect(models.TransientModel):
                 "line_ids": [(0, 0, {"tenant_id": t["id"], "name": t["name"]}) for t in pending],
             }
         )
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Choose the Xero organisation"),
-            "res_model": self._name,
-            "res_id": wizard.id,
-            "view_mode": "form",
-            "target": "new",
-        }
+        return window_action(self.env._("Choose the Xero organisation"), self._name, wizard.id)
 
     def action_confirm(self):
         self.ensure_one()
