@@ -6,6 +6,10 @@ from . import xero_account
 from . import xero_mapping_type
 from . import xero_mapping_line
 from . import xero_bill_record
+from . import xero_bill_record_writer
+from . import xero_bill_record_push
+from . import xero_bill_record_sync
+from . import xero_bill_record_cancel
 from . import xero_bill_record_line
 from . import hr_payslip_run
 from . import hr_employee

@@ -2,7 +2,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-from .xero_bill_record import MAX_DESCRIPTION
+from .const import MAX_DESCRIPTION
 
 
 class XeroBillRecordLine(models.Model):

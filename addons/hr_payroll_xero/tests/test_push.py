@@ -12,10 +12,10 @@ from odoo.tools import mute_logger
 
 from payroll_xero.bills import content_digest
 
-from ..models.xero_bill_record import XeroBillRecord
+from ..models.xero_bill_record_push import XeroBillRecordPush
 from .common import XeroPayrollCase
 
-RECORD_LOGGER = "odoo.addons.hr_payroll_xero.models.xero_bill_record"
+RECORD_LOGGER = "odoo.addons.hr_payroll_xero.models.xero_bill_record_sync"
 
 
 @tagged("post_install", "-at_install")
@@ -255,7 +255,7 @@ class TestPush(XeroPayrollCase):
         records.sudo().write({"state": "queued"})
         broken = records[0]
         broken.sudo().connection_id = False  # its own group, processed first
-        original = XeroBillRecord._xero_local_problems
+        original = XeroBillRecordPush._xero_local_problems
 
         def crash_without_connection(self_):
             if self_.filtered(lambda r: not r.connection_id):
@@ -263,7 +263,7 @@ class TestPush(XeroPayrollCase):
             return original(self_)
 
         with (
-            patch.object(XeroBillRecord, "_xero_local_problems", crash_without_connection),
+            patch.object(XeroBillRecordPush, "_xero_local_problems", crash_without_connection),
             mute_logger(RECORD_LOGGER),
         ):
             self._cron()

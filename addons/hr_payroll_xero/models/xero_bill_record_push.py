@@ -1,0 +1,368 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Push: the checks before sending, sending new bills, applying Xero's answers and the retry policy."""
+
+import logging
+from datetime import timedelta, timezone
+
+import psycopg2
+from markupsafe import Markup
+
+from odoo import fields, models
+from odoo.exceptions import UserError
+
+from .utils import notification
+
+try:
+    from payroll_xero.errors import (
+        OutcomeUnknown,
+        RateLimited,
+        ReconnectNeeded,
+        ValidationFailed,
+        XeroError,
+        XeroUnavailable,
+    )
+except ImportError:  # pragma: no cover - checked by external_dependencies
+    OutcomeUnknown = RateLimited = ReconnectNeeded = ValidationFailed = XeroError = XeroUnavailable = (
+        Exception
+    )
+
+from .const import MAX_ATTEMPTS, MAX_CONTACT_NAME, MAX_CONTACT_NUMBER, MAX_DESCRIPTION
+
+_logger = logging.getLogger(__name__)
+
+
+class XeroBillRecordPush(models.Model):
+    _inherit = "xero.bill.record"
+
+    # ------------------------------------------------------------------ checks before sending
+
+    def _xero_local_problems(self):
+        """record -> a sentence saying why it cannot be sent now (no connection, currency, accounts)."""
+        problems = {}
+        Account = self.env["xero.account"].with_context(active_test=False)
+        for connection, records in self.grouped("connection_id").items():
+            if not connection or connection.state not in ("connected", "error"):
+                for record in records:
+                    problems[record] = self.env._(
+                        "%(company)s has no connected Xero organisation: connect it in Payroll > Xero > "
+                        "Connections, then push again.",
+                        company=record.company_id.name,
+                    )
+                continue
+            allowed = connection._xero_enabled_currencies()
+            codes = set(records.line_ids.mapped("account_code"))
+            accounts = {
+                a.code: a
+                for a in Account.search([("connection_id", "=", connection.id), ("code", "in", list(codes))])
+            }
+            for record in records:
+                if allowed and record.currency_code not in allowed:
+                    problems[record] = self.env._(
+                        "The Xero organisation %(org)s is not subscribed to %(code)s; it allows %(allowed)s. "
+                        "Set the company's Xero currency to one of them (or enable %(code)s in Xero), "
+                        "then generate the bills again.",
+                        org=connection.tenant_name or connection.name,
+                        code=record.currency_code,
+                        allowed=", ".join(allowed),
+                    )
+                    continue
+                messages = []
+                for line in record.line_ids:
+                    account = accounts.get(line.account_code)
+                    where = record._xero_line_origin(line)
+                    if not account:
+                        messages.append(
+                            self.env._(
+                                "account %(code)s (%(where)s) does not exist in Xero",
+                                code=line.account_code,
+                                where=where,
+                            )
+                        )
+                    elif reason := account._xero_unpostable_reason():
+                        messages.append(
+                            self.env._(
+                                "account %(account)s (%(where)s) %(reason)s",
+                                account=account.display_name,
+                                where=where,
+                                reason=reason,
+                            )
+                        )
+                if messages:
+                    problems[record] = self.env._(
+                        "Not sent: %(problems)s. Choose an active account on that line of the mapping type "
+                        "(Payroll > Xero > Mapping Types), then generate the bills again.",
+                        problems="; ".join(dict.fromkeys(messages)),
+                    )
+        return problems
+
+    def _xero_line_origin(self, line):
+        """'line "Basic Salary" of type "Income Additions"': where a bill line comes from."""
+        rule = line.salary_rule_id
+        return self.env._(
+            'line "%(item)s" of mapping type "%(type)s"',
+            item=rule.name if rule else line.pay_item or line.description,
+            type=self.type_id.name or self.type_name,
+        )
+
+    # ------------------------------------------------------------------ push
+
+    def action_push(self):
+        """Push (or retry) the selected records now."""
+        self._xero_check_action_access()
+        records = self.sudo().filtered(lambda r: r.state in ("draft", "queued", "failed") or r.pending_update)
+        if not records:
+            raise UserError(self.env._("There is nothing to push: the selected bills are sent or cancelled."))
+        records.write({"state": "queued", "next_attempt_at": False})
+        records._xero_push()
+        return records._xero_notify_outcome()
+
+    action_retry = action_push
+
+    def _xero_notify_outcome(self):
+        sent = self.filtered(lambda r: r.state == "sent")
+        failed = self - sent
+        if failed:
+            message = self.env._(
+                "%(sent)s sent, %(failed)s not sent: %(errors)s",
+                sent=len(sent),
+                failed=len(failed),
+                errors=" | ".join(f"{r.invoice_number}: {r.last_error}" for r in failed[:5]),
+            )
+        else:
+            message = self.env._("%s bill(s) sent to Xero.", len(sent))
+        return notification(self.env._("Xero"), message, warning=bool(failed))
+
+    def _xero_lock(self):
+        """The records of ``self`` no other transaction is pushing right now (row locks, skip locked)."""
+        if not self:
+            return self
+        self.flush_recordset()
+        self.env.cr.execute(
+            "SELECT id FROM xero_bill_record WHERE id IN %s FOR UPDATE SKIP LOCKED", [tuple(self.ids)]
+        )
+        locked = {row[0] for row in self.env.cr.fetchall()}
+        return self.filtered(lambda r: r.id in locked)
+
+    def _xero_push(self):
+        """Send the records to Xero: one ``create_bills`` call per connection, updates of drafts one by one.
+
+        Called as superuser by the actions, after their access checks. Never raises for Xero's answers nor
+        for one record's bad data: each record ends sent or failed with its reason.
+        """
+        records = self._xero_lock().filtered(
+            lambda r: r.state in ("draft", "queued", "failed") or (r.pending_update and r.xero_id)
+        )
+        tampered = records.filtered(lambda r: not r._xero_payload_intact())
+        for record in tampered:
+            _logger.warning("Xero bill record %s: payload signature mismatch, not sent", record.id)
+            record._xero_fail(record._xero_tampered_message(), retryable=False, count=False)
+        records -= tampered
+        problems = records._xero_local_problems()
+        for record, message in problems.items():
+            record._xero_fail(message, retryable=False, count=False)
+        records -= self.browse([r.id for r in problems])
+        for connection, group in records.grouped("connection_id").items():
+            group._xero_push_connection(connection)
+        return True
+
+    def _xero_push_connection(self, connection):
+        try:
+            client = connection._xero_client()
+        except UserError as exc:
+            for record in self:
+                record._xero_fail(str(exc), retryable=False, count=False)
+            return
+        self._xero_remember_contacts(client)
+        creates = self.filtered(lambda r: not r.xero_id)
+        updates = self - creates
+        creates._xero_count_attempt()
+        results = creates._xero_create_in_xero(client, [record._xero_bill() for record in creates])
+        for record in updates | creates.filtered("pending_update"):
+            record._xero_update_in_xero(client)
+        creates._xero_store_contacts(results)
+
+    def _xero_create_in_xero(self, client, bills):
+        """Create ``bills`` (the bills of ``self``, in order) in Xero in one call; returns Xero's results.
+
+        When the call fails on something that is neither Xero's answer nor a known problem (the SDK raises
+        ``ValueError`` for a value over Xero's limits, e.g. a ContactNumber over 50 characters), the bills
+        are sent again in halves until the record at fault fails alone and the others go: each call looks
+        its bills up first, so a bill created before the failure is found, never created twice.
+        """
+        if not self:
+            return []
+        try:
+            results = client.create_bills(bills)
+        except psycopg2.Error:
+            raise  # the transaction is lost: the cron's savepoint deals with it
+        except (XeroError, UserError) as exc:
+            results = list(getattr(exc, "partial_results", ()))
+            done = self._xero_apply_results(results)
+            (self - done)._xero_fail_from(exc)
+            return results
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if len(self) == 1:
+                self._xero_fail_unexpected(exc)
+                return []
+            half = len(self) // 2
+            return self[:half]._xero_create_in_xero(client, bills[:half]) + self[half:]._xero_create_in_xero(
+                client, bills[half:]
+            )
+        self._xero_apply_results(results)
+        numbers = {result.invoice_number for result in results}
+        for record in self.filtered(lambda r: r.invoice_number not in numbers):
+            record._xero_fail(
+                self.env._("Xero's answer does not mention this bill: push it again."), count=False
+            )
+        return results
+
+    def _xero_count_attempt(self):
+        for record in self:
+            record.attempts += 1
+
+    def _xero_apply_results(self, results):
+        """Write Xero's answers on the records; returns the records that got one."""
+        by_number = {record.invoice_number: record for record in self}
+        done = self.browse()
+        for result in results:
+            record = by_number.get(result.invoice_number)
+            if not record:
+                continue
+            done |= record
+            if result.ok:
+                record.write(
+                    {
+                        "state": "sent",
+                        "xero_id": result.xero_id,
+                        "xero_status": result.status,
+                        "retryable": False,
+                        "next_attempt_at": False,
+                        "last_error": False,
+                        "pending_update": False,
+                        "sent_at": fields.Datetime.now(),
+                    }
+                )
+                differences = record._xero_found_differences(result)
+                if differences:
+                    # An earlier push whose answer was lost created it, then the batch changed: the update
+                    # that follows in the same push gives it the record's content.
+                    record.pending_update = True
+                    body = Markup("%s<ul>%s</ul>") % (
+                        self.env._(
+                            "Found in Xero (%(status)s) with another content: it is updated with the batch's.",
+                            status=result.status,
+                        ),
+                        Markup().join(Markup("<li>%s</li>") % difference for difference in differences),
+                    )
+                elif result.already_existed:
+                    body = self.env._(
+                        "Found in Xero (%(status)s): it was already created.", status=result.status
+                    )
+                else:
+                    body = self.env._("Created in Xero (%(status)s).", status=result.status)
+                if result.warnings:
+                    body += " " + self.env._("Xero warns: %s", "; ".join(result.warnings))
+                record.message_post(body=body)
+            else:
+                record._xero_fail(
+                    self.env._(
+                        "Xero refused the bill: %(errors)s. Fix the mapping type or the organisation's "
+                        "settings in Xero, then generate the bills again.",
+                        errors="; ".join(result.errors),
+                    ),
+                    retryable=False,
+                    count=False,
+                )
+        return done
+
+    def _xero_found_differences(self, result):
+        """Sentences saying how the bill Xero already had differs from this record (empty: it does not):
+        lines, accounts, contact, dates and total, compared by the sidecar (``PushResult.differences``)."""
+        self.ensure_one()
+        return tuple(result.differences) if result.already_existed else ()
+
+    def _xero_fail_from(self, exc):
+        """Mark the records failed after ``exc`` stopped a push; temporary failures stay retryable."""
+        now = fields.Datetime.now()
+        if isinstance(exc, RateLimited):
+            retry_at = exc.retry_at
+            if retry_at.tzinfo:
+                retry_at = retry_at.astimezone(timezone.utc).replace(tzinfo=None)
+            for record in self:
+                record._xero_fail(
+                    self.env._("%s The bill is sent automatically then.", exc),
+                    retryable=True,
+                    count=False,
+                    next_attempt=retry_at,
+                )
+            return
+        if isinstance(exc, (XeroUnavailable, OutcomeUnknown)):
+            for record in self:
+                delay = timedelta(minutes=5 * 2 ** max(0, record.attempts - 1))
+                note = (
+                    self.env._("Xero may have received it: the next push looks it up before sending again.")
+                    if isinstance(exc, OutcomeUnknown)
+                    else self.env._("The cron tries again later.")
+                )
+                record._xero_fail(f"{exc} {note}", retryable=True, count=False, next_attempt=now + delay)
+            return
+        if isinstance(exc, ReconnectNeeded):
+            message = self.env._("%s Then push the bill again.", exc)
+        elif isinstance(exc, ValidationFailed):
+            message = self.env._("%s Fix it, then generate the bills again.", exc)
+        elif isinstance(exc, UserError):
+            message = str(exc.args[0] if exc.args else exc)
+        else:
+            message = str(exc)
+            _logger.warning("Xero push of records %s failed: %s", self.ids, message)
+            for record in self:
+                record._xero_fail(
+                    message, retryable=True, count=False, next_attempt=now + timedelta(minutes=10)
+                )
+            return
+        for record in self:
+            record._xero_fail(message, retryable=False, count=False)
+
+    def _xero_fail_unexpected(self, exc):
+        """Mark the records failed after an error that is neither Xero's answer nor a known problem: most
+        often a value the SDK refuses (``ValueError``: over one of Xero's limits). Sending the same bill
+        again gives the same error, so the cron leaves it: it waits for a person."""
+        _logger.warning("Xero push of records %s failed unexpectedly", self.ids, exc_info=True)
+        # The SDK's ValueError names the field and the limit; other exceptions may carry anything.
+        detail = str(exc)[:500] if isinstance(exc, (ValueError, TypeError)) else type(exc).__name__
+        for record in self:
+            record._xero_fail(
+                self.env._(
+                    "Xero cannot take this bill (%(error)s). Fix the data it comes from (a contact number "
+                    "holds at most %(contact)s characters, a contact name %(name)s, a line description "
+                    "%(description)s), generate the bills again, then push.",
+                    error=detail,
+                    contact=MAX_CONTACT_NUMBER,
+                    name=MAX_CONTACT_NAME,
+                    description=MAX_DESCRIPTION,
+                ),
+                retryable=False,
+                count=False,
+            )
+
+    def _xero_fail(self, message, retryable=True, count=True, next_attempt=None):
+        self.ensure_one()
+        if count:
+            self.attempts += 1
+        if retryable and self.attempts >= MAX_ATTEMPTS:
+            retryable = False
+            message = self.env._(
+                "%(message)s Gave up after %(n)s attempts: press Retry when Xero works again.",
+                message=message,
+                n=self.attempts,
+            )
+        self.write(
+            {
+                "state": "failed",
+                "retryable": retryable,
+                "next_attempt_at": next_attempt if retryable else False,
+                "last_error": message,
+            }
+        )
+        self.message_post(body=self.env._("Not sent to Xero: %s", message))
+        _logger.info("Xero bill record %s (%s) failed: %s", self.id, self.invoice_number, message)
