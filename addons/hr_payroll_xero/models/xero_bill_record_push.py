@@ -7,7 +7,7 @@ from datetime import timedelta, timezone
 import psycopg2
 from markupsafe import Markup
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from .utils import notification
@@ -26,7 +26,13 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
         Exception
     )
 
-from .const import MAX_ATTEMPTS, MAX_CONTACT_NAME, MAX_CONTACT_NUMBER, MAX_DESCRIPTION
+from .const import (
+    MAX_ATTEMPTS,
+    MAX_CONTACT_NAME,
+    MAX_CONTACT_NUMBER,
+    MAX_DESCRIPTION,
+    USABLE_CONNECTION_STATES,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -37,63 +43,56 @@ class XeroBillRecordPush(models.Model):
     # ------------------------------------------------------------------ checks before sending
 
     def _xero_local_problems(self):
-        """record -> a sentence saying why it cannot be sent now (no connection, currency, accounts)."""
+        """record -> a sentence saying why it cannot be sent now (no connection, currency, accounts).
+
+        The checks are the connection's ``_xero_bill_problems``, run on the bills parsed from the
+        stored payloads (what would be sent), worded for a push.
+        """
         problems = {}
-        Account = self.env["xero.account"].with_context(active_test=False)
-        for connection, records in self.grouped("connection_id").items():
-            if not connection or connection.state not in ("connected", "error"):
-                for record in records:
-                    problems[record] = self.env._(
-                        "%(company)s has no connected Xero organisation: connect it in Payroll > Xero > "
-                        "Connections, then push again.",
-                        company=record.company_id.name,
-                    )
-                continue
-            allowed = connection._xero_enabled_currencies()
-            codes = set(records.line_ids.mapped("account_code"))
-            accounts = {
-                a.code: a
-                for a in Account.search([("connection_id", "=", connection.id), ("code", "in", list(codes))])
-            }
-            for record in records:
-                if allowed and record.currency_code not in allowed:
-                    problems[record] = self.env._(
-                        "The Xero organisation %(org)s is not subscribed to %(code)s; it allows %(allowed)s. "
-                        "Set the company's Xero currency to one of them (or enable %(code)s in Xero), "
-                        "then generate the bills again.",
-                        org=connection.tenant_name or connection.name,
-                        code=record.currency_code,
-                        allowed=", ".join(allowed),
-                    )
-                    continue
-                messages = []
-                for line in record.line_ids:
-                    account = accounts.get(line.account_code)
-                    where = record._xero_line_origin(line)
-                    if not account:
-                        messages.append(
-                            self.env._(
-                                "account %(code)s (%(where)s) does not exist in Xero",
-                                code=line.account_code,
-                                where=where,
-                            )
-                        )
-                    elif reason := account._xero_unpostable_reason():
-                        messages.append(
-                            self.env._(
-                                "account %(account)s (%(where)s) %(reason)s",
-                                account=account.display_name,
-                                where=where,
-                                reason=reason,
-                            )
-                        )
-                if messages:
-                    problems[record] = self.env._(
-                        "Not sent: %(problems)s. Choose an active account on that line of the mapping type "
-                        "(Payroll > Xero > Mapping Types), then generate the bills again.",
-                        problems="; ".join(dict.fromkeys(messages)),
-                    )
+        for (connection, company), records in self.grouped(lambda r: (r.connection_id, r.company_id)).items():
+            bills = {record: record._xero_bill() for record in records}
+            found = connection._xero_bill_problems(
+                list(bills.values()), company, origin=self._xero_origin(bills)
+            )
+            for record, bill in bills.items():
+                message = self._xero_problem_message(
+                    connection, found.get(None), found.get(bill.invoice_number)
+                )
+                if message:
+                    problems[record] = message
         return problems
+
+    @api.model
+    def _xero_origin(self, bills):
+        """``origin(bill, line)`` for ``_xero_bill_problems``: the rule and type of the record's line."""
+        origins = {}
+        for record, bill in bills.items():
+            rows = record.line_ids.sorted("sequence")
+            origins.update(
+                {id(line): record._xero_line_origin(row) for line, row in zip(bill.lines, rows, strict=False)}
+            )
+        return lambda bill, line: origins.get(id(line)) or line.description
+
+    def _xero_problem_message(self, connection, common, own):
+        """The push's wording around the connection's sentences about every bill and about this one."""
+        if common and (not connection or connection.state not in USABLE_CONNECTION_STATES):
+            return self.env._(
+                "%(problems)s: connect it in Payroll > Xero > Connections, then push again.",
+                problems="; ".join(common),
+            )
+        if common:
+            return self.env._(
+                "%(problems)s. Set the company's Xero currency to one of them (or enable it in Xero), "
+                "then generate the bills again.",
+                problems="; ".join(common),
+            )
+        if own:
+            return self.env._(
+                "Not sent: %(problems)s. Choose an active account on that line of the mapping type "
+                "(Payroll > Xero > Mapping Types), then generate the bills again.",
+                problems="; ".join(dict.fromkeys(own)),
+            )
+        return ""
 
     def _xero_line_origin(self, line):
         """'line "Basic Salary" of type "Income Additions"': where a bill line comes from."""
