@@ -141,25 +141,34 @@ class XeroBillRecordWriter(models.Model):
             dataclasses.replace(bill, url=url)
             for url, bill in zip(records._xero_odoo_urls(), bills, strict=True)
         ]
-        cr = self.env.cr
+        records._xero_store_payloads(bills)
+        records._xero_copy_lines(vals_list, bills, rules_by_key, accounts_by_code)
+        return records
+
+    def _xero_store_payloads(self, bills):
+        """Set each record's payload, hash, signature and link back to Odoo with one UPDATE."""
         rows = []
         sign = self._xero_payload_signature
-        for record_id, bill in zip(records.ids, bills, strict=True):
+        for record_id, bill in zip(self.ids, bills, strict=True):
             payload = self._xero_dump(bill)
             rows.append((record_id, payload, content_digest(payload), sign(record_id, payload), bill.url))
-        cr.execute_values(
+        self.env.cr.execute_values(
             "UPDATE xero_bill_record r SET payload = v.payload, content_hash = v.content_hash, "
             "payload_signature = v.payload_signature, odoo_url = v.odoo_url "
             "FROM (VALUES %s) AS v(id, payload, content_hash, payload_signature, odoo_url) WHERE r.id = v.id",
             rows,
             page_size=len(rows),
         )
-        records.invalidate_recordset(["payload", "content_hash", "payload_signature", "odoo_url"])
+        self.invalidate_recordset(["payload", "content_hash", "payload_signature", "odoo_url"])
+
+    def _xero_copy_lines(self, vals_list, bills, rules_by_key, accounts_by_code):
+        """Stream the records' lines into xero_bill_record_line with one COPY."""
+        cr = self.env.cr
         # The ORM's create_date of the records (the transaction's time), and its create_uid.
         meta = TAB.join(_copy_text(value) for value in (self.env.uid, self.env.uid, cr.now(), cr.now()))
         text = _CopyTexts()
         out = io.StringIO()
-        for record_id, vals, bill in zip(records.ids, vals_list, bills, strict=True):
+        for record_id, vals, bill in zip(self.ids, vals_list, bills, strict=True):
             head = f"{record_id}\t{text[vals['company_id']]}\t"
             out.writelines(
                 f"{head}{sequence}\t{text[code]}\t{text[account]}\t{text[description]}\t{amount!r}\t"
@@ -176,5 +185,4 @@ class XeroBillRecordWriter(models.Model):
                 "write_date) FROM STDIN".format(", ".join(LINE_FIELDS)),
                 out,
             )
-            records.invalidate_recordset(["line_ids"])
-        return records
+            self.invalidate_recordset(["line_ids"])
