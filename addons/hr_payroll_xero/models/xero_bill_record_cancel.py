@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
 
 
 class XeroBillRecordCancel(models.Model):
-    _inherit = "xero.bill.record"
+    _inherit = "xero.bill.record"  # pylint: disable=consider-merging-classes-inherited
 
     def action_cancel_in_xero(self):
         """Delete (draft/submitted) or void (approved, unpaid) the bills in Xero; paid ones are refused."""

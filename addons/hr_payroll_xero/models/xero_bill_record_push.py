@@ -38,7 +38,7 @@ _logger = logging.getLogger(__name__)
 
 
 class XeroBillRecordPush(models.Model):
-    _inherit = "xero.bill.record"
+    _inherit = "xero.bill.record"  # pylint: disable=consider-merging-classes-inherited
 
     # ------------------------------------------------------------------ checks before sending
 

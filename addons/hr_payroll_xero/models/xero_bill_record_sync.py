@@ -23,7 +23,7 @@ _logger = logging.getLogger(__name__)
 
 
 class XeroBillRecordSync(models.Model):
-    _inherit = "xero.bill.record"
+    _inherit = "xero.bill.record"  # pylint: disable=consider-merging-classes-inherited
 
     def _xero_check_document(self, client, current):
         """Refuse (``UserError``) unless ``current``, the Xero document at this record's Xero id, is this

@@ -47,7 +47,7 @@ class _CopyTexts(dict):
 
 
 class XeroBillRecordWriter(models.Model):
-    _inherit = "xero.bill.record"
+    _inherit = "xero.bill.record"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model
     def _xero_dump(self, bill):
