@@ -2,7 +2,8 @@
 """Push: the checks before sending, sending new bills, applying Xero's answers and the retry policy."""
 
 import logging
-from datetime import timedelta, timezone
+import math
+from datetime import timedelta
 
 import psycopg2
 from markupsafe import Markup
@@ -280,47 +281,41 @@ class XeroBillRecordPush(models.Model):
         self.ensure_one()
         return tuple(result.differences) if result.already_existed else ()
 
+    def _xero_failure_advice(self):
+        """What the record says after each kind of failure, most specific class first: a table, not a chain."""
+        _ = self.env._
+        return (
+            (OutcomeUnknown, _("Xero may have received it: the next push looks it up before sending again.")),
+            (RateLimited, _("The bill is sent automatically then.")),
+            (XeroUnavailable, _("The cron tries again later.")),
+            (ReconnectNeeded, _("Then push the bill again.")),
+            (ValidationFailed, _("Fix it, then generate the bills again.")),
+        )
+
+    def _xero_next_attempt(self, exc):
+        """When the cron tries again, from the error's own retry policy (``retryable``, ``retry_after``
+        seconds, as queue_job's ``RetryableJobError`` carries ``seconds``): not at all when a person
+        must act first; after ``retry_after`` when Xero said how long; else an exponential back-off
+        (5, 10, 20... minutes by attempt)."""
+        if not getattr(exc, "retryable", True):
+            return False
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return fields.Datetime.now() + timedelta(seconds=math.ceil(retry_after))
+        return fields.Datetime.now() + timedelta(minutes=5 * 2 ** max(0, self.attempts - 1))
+
     def _xero_fail_from(self, exc):
         """Mark the records failed after ``exc`` stopped a push; temporary failures stay retryable."""
-        now = fields.Datetime.now()
-        if isinstance(exc, RateLimited):
-            retry_at = exc.retry_at
-            if retry_at.tzinfo:
-                retry_at = retry_at.astimezone(timezone.utc).replace(tzinfo=None)
-            for record in self:
-                record._xero_fail(
-                    self.env._("%s The bill is sent automatically then.", exc),
-                    retryable=True,
-                    count=False,
-                    next_attempt=retry_at,
-                )
-            return
-        if isinstance(exc, (XeroUnavailable, OutcomeUnknown)):
-            for record in self:
-                delay = timedelta(minutes=5 * 2 ** max(0, record.attempts - 1))
-                note = (
-                    self.env._("Xero may have received it: the next push looks it up before sending again.")
-                    if isinstance(exc, OutcomeUnknown)
-                    else self.env._("The cron tries again later.")
-                )
-                record._xero_fail(f"{exc} {note}", retryable=True, count=False, next_attempt=now + delay)
-            return
-        if isinstance(exc, ReconnectNeeded):
-            message = self.env._("%s Then push the bill again.", exc)
-        elif isinstance(exc, ValidationFailed):
-            message = self.env._("%s Fix it, then generate the bills again.", exc)
-        elif isinstance(exc, UserError):
-            message = str(exc.args[0] if exc.args else exc)
-        else:
-            message = str(exc)
-            _logger.warning("Xero push of records %s failed: %s", self.ids, message)
-            for record in self:
-                record._xero_fail(
-                    message, retryable=True, count=False, next_attempt=now + timedelta(minutes=10)
-                )
-            return
+        text = str(exc.args[0] if isinstance(exc, UserError) and exc.args else exc)
+        advice = next((note for kind, note in self._xero_failure_advice() if isinstance(exc, kind)), None)
+        message = f"{text} {advice}" if advice else text
+        if advice is None:
+            _logger.warning("Xero push of records %s failed: %s", self.ids, text)
         for record in self:
-            record._xero_fail(message, retryable=False, count=False)
+            next_attempt = record._xero_next_attempt(exc)
+            record._xero_fail(
+                message, retryable=bool(next_attempt), count=False, next_attempt=next_attempt or None
+            )
 
     def _xero_fail_unexpected(self, exc):
         """Mark the records failed after an error that is neither Xero's answer nor a known problem: most
