@@ -83,6 +83,12 @@ BATCH_SIZE = 50  # documents per create call (Xero suggests about 50)
 LOOKUP_BATCH = 25  # numbers per lookup call (keeps URLs short)
 MAX_IDEMPOTENCY_KEY = 128
 GONE_STATUSES = ("DELETED", "VOIDED")
+STATUS_PAGE = 100  # documents per page when reading statuses back (Xero's page size)
+IDS_BATCH = 50  # ids per IDs= call: Xero's gateway answers 404 past ~52 GUIDs (XeroAPI/Xero-OpenAPI#534)
+CREDIT_IDS_BATCH = 25  # credit notes per where=CreditNoteID==Guid(...) OR ... call (URL length)
+CLOCK_MARGIN = timedelta(
+    minutes=5
+)  # our clock vs Xero's: a watermark never passes the run's start minus this
 
 
 # --------------------------------------------------------------------------- values
@@ -158,6 +164,23 @@ class XeroBill:
     currency: str | None = None
     line_amount_types: str | None = None
     lines: tuple[XeroBillLine, ...] = ()
+    amount_due: Decimal | None = None
+    fully_paid_on: date | None = None
+    updated_at: datetime | None = None  # aware UTC: Xero's UpdatedDateUTC
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPage:
+    """One page of documents read back from Xero by :meth:`XeroClient.changed_bills`.
+
+    ``watermark`` is where a later run may resume once this page is saved: every document
+    modified before it has been read (bills and credit notes alike).
+    """
+
+    bills: tuple[XeroBill, ...]
+    watermark: datetime | None
+    credit_notes: bool
+    calls: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +327,16 @@ def _where_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_GUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+
+
+def _guid(value: str) -> str:
+    """A Xero id, checked before it goes into a ``where`` filter."""
+    if not _GUID.match(value):
+        raise ValueError(f"not a Xero id: {value!r}")
+    return value
+
+
 def _chunks(items: Sequence, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -363,6 +396,13 @@ def _as_date(value: Any) -> date | None:
     return value if isinstance(value, date) else None
 
 
+def _utc(value: Any) -> datetime | None:
+    """An SDK timestamp as an aware UTC datetime (the SDK may hand it naive, meaning UTC)."""
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 def _lines_from_model(items: Any) -> tuple[XeroBillLine, ...]:
     return tuple(
         XeroBillLine(
@@ -389,6 +429,8 @@ def _bill_from_model(doc: Any, credit_note: bool) -> XeroBill:
         "lines": _lines_from_model(getattr(doc, "line_items", None)),
         "total": _decimal(doc.total),
         "status": doc.status,
+        "fully_paid_on": _as_date(getattr(doc, "fully_paid_on_date", None)),
+        "updated_at": _utc(getattr(doc, "updated_date_utc", None)),
     }
     if credit_note:
         return XeroBill(
@@ -396,12 +438,14 @@ def _bill_from_model(doc: Any, credit_note: bool) -> XeroBill:
             number=doc.credit_note_number,
             is_credit_note=True,
             amount_paid=_decimal(doc.applied_amount) or Decimal(0),
+            amount_due=_decimal(getattr(doc, "remaining_credit", None)),
             **content,
         )
     return XeroBill(
         xero_id=doc.invoice_id,
         number=doc.invoice_number,
         amount_paid=_decimal(doc.amount_paid) or Decimal(0),
+        amount_due=_decimal(getattr(doc, "amount_due", None)),
         due_date=_as_date(getattr(doc, "due_date", None)),
         **content,
     )
@@ -1174,6 +1218,77 @@ class XeroClient:
                 # A re-creation after a delete must not be answered by Xero's replay of the first one.
                 self._generation[number] = ",".join(sorted(gone[(number, cid)]))
         return {number: found[(number, cid)] for number, cid in pairs if (number, cid) in found}
+
+    # ----------------------------------------------------------------- bills: status read-back
+
+    def changed_bills(self, since: datetime) -> Iterator[StatusPage]:
+        """Every bill and credit note of the organisation modified since ``since`` (aware), page by page.
+
+        Credit notes first (few, and their pages keep the watermark at ``since``), then bills
+        (``createdByMyApp``, oldest change first, so each saved page moves the watermark on). Calls:
+        one per page of 100, plus the short page that ends each kind. A rate limit or an outage
+        raises between pages: what was yielded stays read, and ``changed_bills(last watermark)`` resumes.
+        """
+        if since.tzinfo is None:
+            raise ValueError("since must be an aware datetime")
+        ceiling = datetime.now(timezone.utc) - CLOCK_MARGIN
+        for credit_note in (True, False):
+            mark = since
+            page = 1
+            while True:
+                rows = self._changed_page(since, credit_note, page)
+                bills = tuple(_bill_from_model(row, credit_note) for row in rows)
+                last = len(rows) < STATUS_PAGE
+                if not credit_note:
+                    stamps = [b.updated_at - timedelta(seconds=1) for b in bills if b.updated_at]
+                    mark = max([mark, *stamps])
+                    mark = max(since, ceiling) if last else min(mark, ceiling)
+                yield StatusPage(bills=bills, watermark=mark, credit_notes=credit_note)
+                if last:
+                    break
+                page += 1
+
+    def _changed_page(self, since: datetime, credit_note: bool, page: int) -> list[Any]:
+        kwargs: dict[str, Any] = {
+            "if_modified_since": since.astimezone(timezone.utc).replace(tzinfo=None),
+            "order": "UpdatedDateUTC ASC",
+            "page": page,
+            "page_size": STATUS_PAGE,
+        }
+        try:
+            if credit_note:
+                answer = self._call(
+                    "changed credit notes",
+                    self.accounting.get_credit_notes,
+                    where='Type=="ACCPAYCREDIT"',
+                    **kwargs,
+                )
+                return answer.credit_notes or []
+            answer = self._call(
+                "changed bills",
+                self.accounting.get_invoices,
+                where='Type=="ACCPAY"',
+                created_by_my_app=True,
+                **kwargs,
+            )
+            return answer.invoices or []
+        except _NotModified:
+            return []
+
+    def read_bills(self, ids: Sequence[str], credit_notes: bool = False) -> Iterator[list[XeroBill]]:
+        """The documents with these ids, a batch per call (50 bill ids, 25 credit note ids); an id Xero
+        does not return is not in any batch (deleted for good or never this organisation's)."""
+        wanted = list(dict.fromkeys(i for i in ids if i))
+        for chunk in _chunks(wanted, CREDIT_IDS_BATCH if credit_notes else IDS_BATCH):
+            if credit_notes:
+                where = " OR ".join(f'CreditNoteID==Guid("{_guid(i)}")' for i in chunk)
+                rows = self._call("read credit notes", self.accounting.get_credit_notes, where=where, page=1)
+                rows = rows.credit_notes or []
+            else:
+                rows = (
+                    self._call("read bills", self.accounting.get_invoices, i_ds=chunk, page=1).invoices or []
+                )
+            yield [_bill_from_model(row, credit_notes) for row in rows]
 
     def get_bill(self, xero_id: str, credit_note: bool = False) -> XeroBill:
         if credit_note:
