@@ -1,0 +1,68 @@
+"""Send bills to one Xero organisation, and read them back, through the official SDK (``xero-python``).
+
+:class:`XeroClient` is one class built from one layer per concern, each a module of this package:
+
+* :mod:`.transport` - tokens, rate limits and the one seam every call goes through (``_call``);
+* :mod:`.reads` - the organisation, accounts, tracking, this app's documents by number or id, and
+  their statuses read back by modification date (``changed_bills``) or by id (``read_bills``);
+* :mod:`.contacts` - contacts found by number or name, created in batches;
+* :mod:`.documents` - bills created (looked up before anything is resent), updated, deleted, voided;
+* :mod:`.sdk` - the SDK at the edge (its set-up, models sent, answers read);
+* :mod:`.compare` - Xero's refusals made readable, and how a bill in Xero differs from ours;
+* :mod:`.values` - the plain values handed back; :mod:`.limiter` - the per-tenant rate limiter.
+
+Credit notes (``ACCPAYCREDIT``) carry the bill's stable number in ``CreditNoteNumber`` (user-settable
+on supplier credit notes); they are found again with ``where=CreditNoteNumber=="..."``. Bills carry it
+in ``InvoiceNumber`` and are found with ``InvoiceNumbers=...&ContactIDs=...&createdByMyApp=true``.
+Credit notes have no ``Url`` field in Xero, so a bill's url is not sent on them.
+"""
+
+from __future__ import annotations
+
+from .compare import bill_differences, readable_errors
+from .documents import Documents
+from .limiter import TenantLimiter, limiter_for
+from .sdk import idempotency_key
+from .values import (
+    BATCH_SIZE,
+    CREDIT_IDS_BATCH,
+    GONE_STATUSES,
+    IDS_BATCH,
+    LOOKUP_BATCH,
+    STATUS_PAGE,
+    Account,
+    Organisation,
+    PushResult,
+    StatusPage,
+    TrackingCategory,
+    XeroBill,
+    XeroBillLine,
+)
+
+
+class XeroClient(Documents):
+    """One Xero organisation (``tenant_id``) seen through one app; see :class:`.transport.Transport`
+    for the constructor's arguments."""
+
+
+__all__ = [
+    "BATCH_SIZE",
+    "CREDIT_IDS_BATCH",
+    "GONE_STATUSES",
+    "IDS_BATCH",
+    "LOOKUP_BATCH",
+    "STATUS_PAGE",
+    "Account",
+    "Organisation",
+    "PushResult",
+    "StatusPage",
+    "TenantLimiter",
+    "TrackingCategory",
+    "XeroBill",
+    "XeroBillLine",
+    "XeroClient",
+    "bill_differences",
+    "idempotency_key",
+    "limiter_for",
+    "readable_errors",
+]

@@ -1,0 +1,127 @@
+"""What the Xero client hands back: plain, frozen values (no SDK model leaks out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+BATCH_SIZE = 50  # documents per create call (Xero suggests about 50)
+LOOKUP_BATCH = 25  # numbers per lookup call (keeps URLs short)
+GONE_STATUSES = ("DELETED", "VOIDED")
+STATUS_PAGE = 100  # documents per page when reading statuses back (Xero's page size)
+IDS_BATCH = 50  # ids per IDs= call: Xero's gateway answers 404 past ~52 GUIDs (XeroAPI/Xero-OpenAPI#534)
+CREDIT_IDS_BATCH = 25  # credit notes per where=CreditNoteID==Guid(...) OR ... call (URL length)
+CLOCK_MARGIN = timedelta(
+    minutes=5
+)  # our clock vs Xero's: a watermark never passes the run's start minus this
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    organisation_id: str
+    name: str
+    base_currency: str
+    currencies: tuple[str, ...]
+    country_code: str | None = None
+    short_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account_id: str
+    code: str | None
+    name: str
+    type: str | None
+    status: str | None
+    account_class: str | None = None
+    tax_type: str | None = None
+    system_account: str | None = None
+    updated: datetime | None = None
+
+    @property
+    def is_postable(self) -> bool:
+        """ACTIVE, with a code, and not a system account."""
+        return bool(self.code) and self.status == "ACTIVE" and not self.system_account
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingCategory:
+    tracking_category_id: str
+    name: str
+    status: str | None
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class XeroBillLine:
+    """One line of a bill or credit note as it is in Xero (``amount`` is its LineAmount)."""
+
+    account_code: str | None
+    description: str | None
+    amount: Decimal | None
+    # (category name, option name) pairs, as Xero names them.
+    tracking: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class XeroBill:
+    """A bill or supplier credit note as it is in Xero.
+
+    The content fields (contact name, dates, reference, currency, lines) are what a
+    document read from Xero says; a document built from a status change only may leave
+    them empty. :func:`bill_differences` compares them with a :class:`~payroll_xero.bills.Bill`.
+    """
+
+    xero_id: str
+    number: str | None
+    status: str | None
+    total: Decimal | None
+    contact_id: str | None
+    is_credit_note: bool = False
+    amount_paid: Decimal = Decimal(0)
+    contact_name: str | None = None
+    date: date | None = None
+    due_date: date | None = None
+    reference: str | None = None
+    currency: str | None = None
+    line_amount_types: str | None = None
+    lines: tuple[XeroBillLine, ...] = ()
+    amount_due: Decimal | None = None
+    fully_paid_on: date | None = None
+    updated_at: datetime | None = None  # aware UTC: Xero's UpdatedDateUTC
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPage:
+    """One page of documents read back from Xero by ``XeroClient.changed_bills``.
+
+    ``watermark`` is where a later run may resume once this page is saved: every document
+    modified before it has been read (bills and credit notes alike).
+    """
+
+    bills: tuple[XeroBill, ...]
+    watermark: datetime | None
+    credit_notes: bool
+    calls: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    """What happened to one bill: created, already there, or refused (``errors``)."""
+
+    invoice_number: str
+    ok: bool
+    xero_id: str | None = None
+    xero_number: str | None = None
+    status: str | None = None
+    total: Decimal | None = None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    created: bool = False
+    already_existed: bool = False
+    is_credit_note: bool = False
+    contact_id: str | None = None
+    # For a bill found in Xero (``already_existed``): how its content differs from the bill
+    # pushed, as readable sentences (see :func:`bill_differences`); empty when the same.
+    differences: tuple[str, ...] = ()
