@@ -18,8 +18,8 @@ from payroll_xero.oauth import Token, XeroEndpoints
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SECOND_TENANT_ID
 
 
-def _refresh(sandbox, token, save=lambda t: None, secret=DEMO_CLIENT_SECRET):
-    return oauth.refresh(DEMO_CLIENT_ID, secret, token, save, endpoints=endpoints(sandbox))
+def _refresh(sandbox, token, save=lambda t: None, secret=DEMO_CLIENT_SECRET, **kw):
+    return oauth.refresh(DEMO_CLIENT_ID, secret, token, save, endpoints=endpoints(sandbox), **kw)
 
 
 def test_default_endpoints_are_xeros_hosts_and_paths():
@@ -219,14 +219,7 @@ def test_short_429_from_the_token_endpoint_is_waited_through_once(sandbox):
     token = consent(sandbox)
     sandbox.faults.rate_limit_next(1, retry_after=7, path="/connect/token")
     sleeps: list[float] = []
-    new = oauth.refresh(
-        DEMO_CLIENT_ID,
-        DEMO_CLIENT_SECRET,
-        token,
-        lambda t: None,
-        endpoints=endpoints(sandbox),
-        sleep=sleeps.append,
-    )
+    new = _refresh(sandbox, token, sleep=sleeps.append)
     assert new.access_token != token.access_token
     assert sleeps == [7]
     assert _token_calls(sandbox)[-2:] == [429, 200]
@@ -238,14 +231,7 @@ def test_long_429_from_the_token_endpoint_says_it_is_the_token_endpoint_limit(sa
     sleeps: list[float] = []
     before = datetime.now(timezone.utc)
     with pytest.raises(RateLimited) as info:
-        oauth.refresh(
-            DEMO_CLIENT_ID,
-            DEMO_CLIENT_SECRET,
-            token,
-            lambda t: None,
-            endpoints=endpoints(sandbox),
-            sleep=sleeps.append,
-        )
+        _refresh(sandbox, token, sleep=sleeps.append)
     message = str(info.value)
     assert "token endpoint" in message and "organisation minute rate limit" not in message
     assert "not an organisation's" in message
@@ -259,14 +245,7 @@ def test_429_again_after_the_wait_raises_rate_limited(sandbox):
     sandbox.faults.rate_limit_next(2, retry_after=5, path="/connect/token")
     sleeps: list[float] = []
     with pytest.raises(RateLimited, match="token endpoint"):
-        oauth.refresh(
-            DEMO_CLIENT_ID,
-            DEMO_CLIENT_SECRET,
-            token,
-            lambda t: None,
-            endpoints=endpoints(sandbox),
-            sleep=sleeps.append,
-        )
+        _refresh(sandbox, token, sleep=sleeps.append)
     assert sleeps == [5] and _token_calls(sandbox)[-2:] == [429, 429]
 
 

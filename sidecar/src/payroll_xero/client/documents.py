@@ -44,6 +44,19 @@ def found_result(bill: Bill, found: XeroBill, *, created: bool, contact_id: str 
     )
 
 
+def _found_results(
+    bills: Sequence[Bill], found: dict[str, XeroBill], contact_ids: dict[str, str], *, created: bool
+) -> dict[str, PushResult]:
+    """invoice_number -> the result of each bill Xero has (``found``), compared with what we would send."""
+    return {
+        b.invoice_number: found_result(
+            b, found[b.invoice_number], created=created, contact_id=contact_ids[b.invoice_number]
+        )
+        for b in bills
+        if b.invoice_number in found
+    }
+
+
 def error_result(bill: Bill, errors: Iterable[str]) -> PushResult:
     return PushResult(
         invoice_number=bill.invoice_number, ok=False, errors=tuple(errors), is_credit_note=bill.is_credit_note
@@ -123,14 +136,7 @@ class Documents(Contacts):
     ) -> None:
         """Bills of one kind: report the ones Xero already has, create the others in batches."""
         existing = self._lookup(group, contact_ids) if check_existing else {}
-        for bill in group:
-            if bill.invoice_number in existing:
-                results[bill.invoice_number] = found_result(
-                    bill,
-                    existing[bill.invoice_number],
-                    created=False,
-                    contact_id=contact_ids[bill.invoice_number],
-                )
+        results.update(_found_results(group, existing, contact_ids, created=False))
         pending = [b for b in group if b.invoice_number not in existing]
         for chunk in chunks(pending, BATCH_SIZE):
             results.update(self._create_chunk(chunk, contact_ids))
@@ -221,14 +227,7 @@ class Documents(Contacts):
                 correlation_id=exc.correlation_id or lookup_error.correlation_id,
                 partial_results=partial,
             ) from None
-        for bill in remaining:
-            if bill.invoice_number in found:
-                results[bill.invoice_number] = found_result(
-                    bill,
-                    found[bill.invoice_number],
-                    created=True,
-                    contact_id=contact_ids[bill.invoice_number],
-                )
+        results.update(_found_results(remaining, found, contact_ids, created=True))
         remaining = [b for b in remaining if b.invoice_number not in found]
         if remaining and attempt >= self.max_attempts:
             raise XeroUnavailable(

@@ -10,21 +10,10 @@ from typing import Any
 
 from ..bills import Bill
 from ..errors import NotFound, XeroError
+from . import values as v
 from .sdk import bill_from_model, chunks, enum_value, guid, where_string
 from .transport import Transport, _NotModified
-from .values import (
-    CLOCK_MARGIN,
-    CREDIT_IDS_BATCH,
-    GONE_STATUSES,
-    IDS_BATCH,
-    LOOKUP_BATCH,
-    STATUS_PAGE,
-    Account,
-    Organisation,
-    StatusPage,
-    TrackingCategory,
-    XeroBill,
-)
+from .values import Account, Organisation, StatusPage, TrackingCategory, XeroBill
 
 
 def _since(value: datetime, name: str) -> datetime:
@@ -111,17 +100,17 @@ class Reads(Transport):
         self, pairs: Sequence[tuple[str, str]], credit_note: bool
     ) -> tuple[dict[tuple[str, str], XeroBill], dict[tuple[str, str], list[str]]]:
         """(number, ContactID) -> the live document, and -> ids of DELETED/VOIDED ones;
-        LOOKUP_BATCH numbers per call."""
+        v.LOOKUP_BATCH numbers per call."""
         found: dict[tuple[str, str], XeroBill] = {}
         gone: dict[tuple[str, str], list[str]] = {}
         wanted = set(pairs)
-        for chunk in chunks(sorted(wanted), LOOKUP_BATCH):
+        for chunk in chunks(sorted(wanted), v.LOOKUP_BATCH):
             for row in self._numbered(chunk, credit_note):
                 bill = bill_from_model(row, credit_note)
                 key = (bill.number, bill.contact_id)
                 if key not in wanted:
                     continue
-                if bill.status in GONE_STATUSES:
+                if bill.status in v.GONE_STATUSES:
                     gone.setdefault(key, []).append(bill.xero_id)
                 else:
                     found.setdefault(key, bill)
@@ -182,7 +171,7 @@ class Reads(Transport):
         """The documents with these ids, a batch per call (50 bill ids, 25 credit note ids); an id Xero
         does not return is not in any batch (deleted for good or never this organisation's)."""
         wanted = list(dict.fromkeys(i for i in ids if i))
-        for chunk in chunks(wanted, CREDIT_IDS_BATCH if credit_notes else IDS_BATCH):
+        for chunk in chunks(wanted, v.CREDIT_IDS_BATCH if credit_notes else v.IDS_BATCH):
             if credit_notes:
                 where = " OR ".join(f'CreditNoteID==Guid("{guid(i)}")' for i in chunk)
                 answer = self._call(
@@ -206,7 +195,7 @@ class Reads(Transport):
         raises between pages: what was yielded stays read, and ``changed_bills(last watermark)`` resumes.
         """
         _since(since, "since")
-        ceiling = datetime.now(timezone.utc) - CLOCK_MARGIN
+        ceiling = datetime.now(timezone.utc) - v.CLOCK_MARGIN
         for credit_note in (True, False):
             mark = since
             page = 1
@@ -214,7 +203,7 @@ class Reads(Transport):
                 bills = tuple(
                     bill_from_model(row, credit_note) for row in self._changed_page(since, credit_note, page)
                 )
-                last = len(bills) < STATUS_PAGE
+                last = len(bills) < v.STATUS_PAGE
                 if not credit_note:
                     stamps = [b.updated_at - timedelta(seconds=1) for b in bills if b.updated_at]
                     mark = max([mark, *stamps])
@@ -229,7 +218,7 @@ class Reads(Transport):
             "if_modified_since": _since(since, "since"),
             "order": "UpdatedDateUTC ASC",
             "page": page,
-            "page_size": STATUS_PAGE,
+            "page_size": v.STATUS_PAGE,
         }
         try:
             if credit_note:
