@@ -43,18 +43,10 @@ import synthetic
 
 from payroll_xero.bills import build_bills
 from payroll_xero.client import BATCH_SIZE, TenantLimiter, XeroClient
-from payroll_xero.oauth import (
-    DEFAULT_SCOPES,
-    Token,
-    XeroEndpoints,
-    authorization_url,
-    code_from_redirect,
-    exchange_code,
-    new_state,
-)
+from payroll_xero.oauth import Token, XeroEndpoints
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Sandbox
+from payroll_xero.sandbox.consent import sandbox_token
 
-REDIRECT_URI = "http://localhost:8069/xero/oauth/callback"
 XERO_MINUTE_LIMIT = 60
 XERO_DAY_LIMIT = 5000
 XERO_STARTER_DAY_LIMIT = 1000
@@ -179,11 +171,7 @@ class Meter:
 
 def connect(sandbox: Any, endpoints: XeroEndpoints) -> Token:
     """The authorization-code flow, the sandbox pressing Allow for the demo organisation."""
-    state = new_state()
-    url = authorization_url(DEMO_CLIENT_ID, REDIRECT_URI, state, DEFAULT_SCOPES, endpoints)
-    redirected = sandbox.approve(url, [DEMO_TENANT_ID])
-    code = code_from_redirect(redirected, state)
-    return exchange_code(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, code, REDIRECT_URI, endpoints=endpoints)
+    return sandbox_token(sandbox, [DEMO_TENANT_ID])
 
 
 def call_kind(method: str, path: str) -> str:

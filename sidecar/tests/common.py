@@ -7,18 +7,10 @@ from decimal import Decimal
 
 from payroll_xero.bills import ACCPAY, Bill, BillLine
 from payroll_xero.client import TenantLimiter, XeroClient
-from payroll_xero.oauth import (
-    DEFAULT_SCOPES,
-    Token,
-    XeroEndpoints,
-    authorization_url,
-    code_from_redirect,
-    exchange_code,
-    new_state,
-)
+from payroll_xero.oauth import DEFAULT_SCOPES, Token, XeroEndpoints
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID
-
-REDIRECT_URI = "http://localhost:8069/xero/oauth/callback"
+from payroll_xero.sandbox.consent import REDIRECT_URI as REDIRECT_URI  # re-exported for the tests
+from payroll_xero.sandbox.consent import sandbox_token
 
 
 def endpoints(sandbox) -> XeroEndpoints:
@@ -27,12 +19,7 @@ def endpoints(sandbox) -> XeroEndpoints:
 
 def consent(sandbox, tenant_ids=None, scopes=DEFAULT_SCOPES) -> Token:
     """A full authorization-code round trip, as a browser would do it."""
-    ends = endpoints(sandbox)
-    state = new_state()
-    url = authorization_url(DEMO_CLIENT_ID, REDIRECT_URI, state, scopes, ends)
-    redirected = sandbox.approve(url, tenant_ids=tenant_ids)
-    code = code_from_redirect(redirected, state)
-    return exchange_code(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, code, REDIRECT_URI, endpoints=ends)
+    return sandbox_token(sandbox, tenant_ids, scopes)
 
 
 class TokenStore:
