@@ -16,13 +16,13 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from .xero_bill_record import EDITABLE_STATUSES
+from .const import EDITABLE_STATUSES, USABLE_CONNECTION_STATES
 
 try:
-    from payroll_xero.bills import build_bills, invoice_number
+    from payroll_xero.bills import build_bills
     from payroll_xero.model import Mapping, PayLine, PayRun, Payslip
 except ImportError:  # pragma: no cover - checked by external_dependencies
-    build_bills = invoice_number = Mapping = PayLine = PayRun = Payslip = None
+    build_bills = Mapping = PayLine = PayRun = Payslip = None
 
 _logger = logging.getLogger(__name__)
 
@@ -208,49 +208,73 @@ class HrPayslipRun(models.Model):
         """Build the batch's bills with the sidecar, without writing anything."""
         self.ensure_one()
         company = self.company_id
-        connection = self.env["xero.connection"]._xero_for_company(company)
-        prep = XeroPreparation(run=self, connection=connection)
-        currency_code = company.xero_currency_code
+        prep = XeroPreparation(run=self, connection=self.env["xero.connection"]._xero_for_company(company))
         types = self.env["xero.mapping.type"].search([("company_id", "=", company.id)])
         rows = self._xero_collect()
-        if not rows:
-            prep.errors.append(
-                self.env._(
-                    "Batch %(batch)s has no done payslip with lines: confirm its payslips first.",
-                    batch=self.name,
-                )
-            )
+        error = self._xero_missing_input(rows, types)
+        if error:
+            prep.errors.append(error)
             return prep
-        if not types:
-            prep.errors.append(
-                self.env._(
-                    "%(company)s has no mapping type: create them in Payroll > Xero > Mapping Types.",
-                    company=company.name,
-                )
-            )
-            return prep
-
         employees = self.env["hr.employee"].browse(sorted({row[0] for row in rows}))
-        keys = employees._xero_contact_keys()
+        contact_keys = employees._xero_contact_keys()
         rules = self.env["hr.salary.rule"].browse({row[1] for row in rows}) | types.line_ids.salary_rule_id
         pay_item_keys = rules._xero_pay_item_keys()
         prep.rule_ids_by_key = {key: rule.id for rule, key in pay_item_keys.items()}
-        prep.employee_by_key = {key: employee for employee, key in keys.items()}
-
+        prep.employee_by_key = {key: employee for employee, key in contact_keys.items()}
         currencies = self.env["res.currency"].browse({row[2] for row in rows})
-        rates, unknown = self._xero_rates(currencies, currency_code)
+        rates, unknown = self._xero_rates(currencies, company.xero_currency_code)
         if unknown:
+            prep.errors.append(self._xero_unknown_currency_error(unknown))
+            return prep
+        pay_run = self._xero_pay_run(rows, contact_keys, pay_item_keys, rates)
+        mapping = Mapping(
+            types=tuple(mtype._xero_sidecar_type(pay_item_keys) for mtype in types),
+            ignore=frozenset(pay_item_keys[rule] for rule in rules if rule.xero_ignore),
+        )
+        result = build_bills(pay_run, mapping)
+        self._xero_read_problems(prep, result.problems, rules)
+        prep.bills = list(result.bills)
+        type_by_code = {mtype.code: mtype for mtype in types}
+        prep.type_by_number = {
+            bill.invoice_number: type_by_code[bill.type_key]
+            for bill in prep.bills
+            if bill.type_key in type_by_code
+        }
+        if not prep.bills and not prep.errors:
             prep.errors.append(
                 self.env._(
-                    "Batch %(batch)s has payslips in %(codes)s and bills go out in %(code)s, which Odoo does not "
-                    "know: activate %(code)s in Accounting > Currencies (with its rates).",
+                    "Batch %(batch)s gives nothing to send: none of its pay items is mapped to a Xero account "
+                    "(or they all sum to zero).",
                     batch=self.name,
-                    codes=", ".join(sorted(unknown)),
-                    code=currency_code,
                 )
             )
-            return prep
+        prep.warnings.extend(self._xero_connection_problems(prep))
+        return prep
 
+    def _xero_missing_input(self, rows, types):
+        """The error when the batch has no totals or its company no mapping type, else None."""
+        if not rows:
+            return self.env._(
+                "Batch %(batch)s has no done payslip with lines: confirm its payslips first.", batch=self.name
+            )
+        if not types:
+            return self.env._(
+                "%(company)s has no mapping type: create them in Payroll > Xero > Mapping Types.",
+                company=self.company_id.name,
+            )
+        return None
+
+    def _xero_unknown_currency_error(self, unknown):
+        return self.env._(
+            "Batch %(batch)s has payslips in %(codes)s and bills go out in %(code)s, which Odoo does not "
+            "know: activate %(code)s in Accounting > Currencies (with its rates).",
+            batch=self.name,
+            codes=", ".join(sorted(unknown)),
+            code=self.company_id.xero_currency_code,
+        )
+
+    def _xero_pay_run(self, rows, contact_keys, pay_item_keys, rates):
+        """The sidecar's PayRun of the totals ``rows``, converted to the company's Xero currency."""
         # Plain dicts by id in the loop over the totals (150,000 of them for 5,000 payslips).
         rate_by_id = {currency.id: rate for currency, rate in rates.items()}
         item_by_rule_id = {rule.id: (key, rule.name) for rule, key in pay_item_keys.items()}
@@ -263,56 +287,36 @@ class HrPayslipRun(models.Model):
             lines_by_employee.setdefault(employee_id, []).append(PayLine(key, name, amount))
         payslips = tuple(
             Payslip(
-                employee_key=keys[employee],
+                employee_key=contact_keys[employee],
                 employee_name=employee.name,
                 lines=tuple(lines_by_employee[employee.id]),
                 department=employee.department_id.name or None,
             )
-            for employee in sorted(employees, key=lambda employee: keys[employee])
+            for employee in sorted(contact_keys, key=lambda employee: contact_keys[employee])
         )
-        reference = self.xero_reference or self._xero_default_reference()
-        pay_run = PayRun(
-            reference=reference,
+        return PayRun(
+            reference=self.xero_reference or self._xero_default_reference(),
             period_start=self.date_start,
             period_end=self.date_end,
             payment_date=self._xero_payment_date(),
-            currency=currency_code,
+            currency=self.company_id.xero_currency_code,
             payslips=payslips,
         )
-        mapping = Mapping(
-            types=tuple(mtype._xero_sidecar_type(pay_item_keys) for mtype in types),
-            ignore=frozenset(pay_item_keys[rule] for rule in rules if rule.xero_ignore),
-        )
-        result = build_bills(pay_run, mapping)
-        for problem in result.problems:
+
+    def _xero_read_problems(self, prep, problems, rules):
+        """Sort the sidecar's problems into ``prep``: unmapped pay items, errors and warnings."""
+        for problem in problems:
             if problem.code == "unmapped_pay_item":
                 rule = rules.browse(prep.rule_ids_by_key.get(problem.pay_item))
                 prep.unmapped.append((problem.pay_item, rule.name or problem.pay_item, problem.amount))
             elif problem.code == "nothing_to_send":
-                continue  # said below as an error: generating nothing is refused
+                continue  # said by _xero_prepare as an error: generating nothing is refused
             elif problem.is_error:
                 prep.errors.append(
                     self.env._("Batch %(batch)s: %(problem)s", batch=self.name, problem=problem.message)
                 )
             else:
                 prep.warnings.append(problem.message)
-        prep.bills = list(result.bills)
-        type_codes = [(mtype, mtype.code) for mtype in types]
-        for bill in prep.bills:
-            for mtype, code in type_codes:
-                if invoice_number(reference, code, bill.employee_key) == bill.invoice_number:
-                    prep.type_by_number[bill.invoice_number] = mtype
-                    break
-        if not prep.bills and not prep.errors:
-            prep.errors.append(
-                self.env._(
-                    "Batch %(batch)s gives nothing to send: none of its pay items is mapped to a Xero account "
-                    "(or they all sum to zero).",
-                    batch=self.name,
-                )
-            )
-        prep.warnings.extend(self._xero_connection_problems(prep))
-        return prep
 
     def _xero_rates(self, currencies, currency_code):
         """({payslip currency: Decimal rate to the Xero currency}, {codes without a target in Odoo})."""
@@ -334,192 +338,30 @@ class HrPayslipRun(models.Model):
 
     def _xero_connection_problems(self, prep):
         """Sentences about what the push will refuse: no connection, currency, archived or unknown accounts."""
-        connection = prep.connection
-        if not connection or connection.state not in ("connected", "error"):
+        problems = prep.connection._xero_bill_problems(prep.bills, self.company_id)
+        general = problems.pop(None)
+        if prep.connection.state not in USABLE_CONNECTION_STATES:
             return [
                 self.env._(
-                    "%(company)s has no connected Xero organisation: the bills will wait until you connect it "
-                    "(Payroll > Xero > Connections) and push them.",
-                    company=self.company_id.name,
+                    "%(problem)s: the bills will wait until you connect it (Payroll > Xero > Connections) and "
+                    "push them.",
+                    problem=sentence,
                 )
+                for sentence in general
             ]
-        problems = []
-        allowed = connection._xero_enabled_currencies()
-        code = self.company_id.xero_currency_code
-        if allowed and code not in allowed:
-            problems.append(
-                self.env._(
-                    "The Xero organisation %(org)s is not subscribed to %(code)s; it allows %(allowed)s. "
-                    "The bills will be refused: change the company's Xero currency first.",
-                    org=connection.tenant_name or connection.name,
-                    code=code,
-                    allowed=", ".join(allowed),
-                )
+        sentences = [
+            self.env._(
+                "%(problem)s. The bills will be refused: change the company's Xero currency first.",
+                problem=sentence,
             )
-        accounts = {
-            account.code: account
-            for account in self.env["xero.account"]
-            .with_context(active_test=False)
-            .search([("connection_id", "=", connection.id)])
-        }
-        usable = {code for code, account in accounts.items() if not account._xero_unpostable_reason()}
-        for bill in prep.bills:
-            if all(line.account_code in usable for line in bill.lines):
-                continue
-            mtype = prep.type_by_number.get(bill.invoice_number)
-            for line in bill.lines:
-                if line.account_code in usable:
-                    continue
-                account = accounts.get(line.account_code)
-                origin = self.env._(
-                    'line "%(item)s" of mapping type "%(type)s"',
-                    item=line.description,
-                    type=mtype.name if mtype else bill.type_name,
-                )
-                if not account:
-                    message = self.env._(
-                        "Account %(code)s (%(origin)s) does not exist in Xero: the bill will be refused.",
-                        code=line.account_code,
-                        origin=origin,
-                    )
-                else:
-                    message = self.env._(
-                        "Account %(account)s (%(origin)s) %(reason)s: the bill will be refused.",
-                        account=account.display_name,
-                        origin=origin,
-                        reason=account._xero_unpostable_reason(),
-                    )
-                if message not in problems:
-                    problems.append(message)
-        return problems
-
-    def _xero_sync_records(self, prep, push=True):
-        """Create or update one record per bill of ``prep``; returns them."""
-        self.ensure_one()
-        if not self.xero_reference:
-            self.sudo().xero_reference = self._xero_default_reference()
-        # Called by _xero_generate_bills after its access check: records are written as superuser only.
-        Record = self.env["xero.bill.record"].sudo()
-        company = self.company_id
-        connection = prep.connection
-        numbers = [bill.invoice_number for bill in prep.bills]
-        existing = Record.search(
-            [
-                ("company_id", "=", company.id),
-                "|",
-                ("invoice_number", "in", numbers),
-                ("payslip_run_id", "=", self.id),
-            ]
-        )
-        by_number = {record.invoice_number: record for record in existing}
-        accounts_by_code = {}
-        if connection:
-            accounts_by_code = {
-                account.code: account.id
-                for account in self.env["xero.account"]
-                .with_context(active_test=False)
-                .search([("connection_id", "=", connection.id)])
-            }
-
-        def origin_vals(bill):
-            mtype = prep.type_by_number.get(bill.invoice_number)
-            employee = prep.employee_by_key.get(bill.employee_key) if bill.employee_key else None
-            return {
-                "payslip_run_id": self.id,
-                "type_id": mtype.id if mtype else False,
-                "type_name": mtype.name if mtype else bill.type_name,
-                "employee_id": employee.id if employee else False,
-                "company_id": company.id,
-                "connection_id": connection.id or False,
-            }
-
-        state = "queued" if push else "draft"
-        # New bills (all of them at the first generation) are created with their content in one go.
-        new_bills = [bill for bill in prep.bills if bill.invoice_number not in by_number]
-        created = Record._xero_create_from_bills(
-            new_bills,
-            [dict(origin_vals(bill), invoice_number=bill.invoice_number, state=state) for bill in new_bills],
-            prep.rule_ids_by_key,
-            accounts_by_code,
-        )
-        for record, bill in zip(created, new_bills, strict=True):
-            by_number[bill.invoice_number] = record
-
-        result = Record.browse([by_number[bill.invoice_number].id for bill in prep.bills])
-        created_ids = set(created.ids)
-        url_by_id = dict(zip(result.ids, result._xero_odoo_urls(), strict=True))
-        for bill in prep.bills:
-            record = by_number[bill.invoice_number]
-            if record.id in created_ids:
-                continue
-            bill = dataclasses.replace(bill, url=url_by_id[record.id])
-            same = record.content_hash == bill.content_hash()
-            intact = record._xero_payload_intact()
-            if same and intact and record.state != "cancelled":
-                if record.sync_note:
-                    record.sync_note = False
-                continue
-            content = record._xero_content_vals(bill, prep.rule_ids_by_key, accounts_by_code)
-            if not record.xero_id or record.state == "cancelled":
-                record.write(
-                    dict(
-                        content,
-                        **origin_vals(bill),
-                        state=state,
-                        xero_id=False,
-                        xero_status=False,
-                        attempts=0,
-                        retryable=False,
-                        next_attempt_at=False,
-                        last_error=False,
-                        sync_note=False,
-                        pending_update=False,
-                    )
-                )
-                record.message_post(body=self.env._("Generated again from the batch's current payslips."))
-            elif record.xero_status in EDITABLE_STATUSES and record.doc_type == bill.doc_type:
-                record.write(
-                    dict(
-                        content,
-                        state=state if push else "draft",
-                        pending_update=True,
-                        attempts=0,
-                        sync_note=False,
-                    )
-                )
-                record.message_post(
-                    body=self.env._("The batch changed: the draft bill in Xero is updated at the next push.")
-                )
-            elif same:
-                # The stored bill was changed outside Odoo (its signature does not match) but the batch
-                # gives what Xero has: the record gets the batch's bill back.
-                record.write(content)
-                record.message_post(body=self.env._("The stored bill was restored from the batch."))
-            else:
-                note = self.env._(
-                    "The batch now gives a different %(kind)s (total %(total)s %(currency)s) but Xero already "
-                    "has this one as %(status)s, so it was left as it is. Cancel it in Xero (button Cancel in "
-                    "Xero), then generate the bills again.",
-                    kind=self.env._("credit note") if bill.is_credit_note else self.env._("bill"),
-                    total=bill.total,
-                    currency=bill.currency,
-                    status=record.xero_status,
-                )
-                if record.sync_note != note:
-                    record.sync_note = note
-                    record.message_post(body=note)
-
-        for record in existing - result:
-            if record.payslip_run_id != self or record.state == "cancelled":
-                continue
-            if not record.xero_id:
-                record._xero_cancel_locally()
-                record.last_error = self.env._("The batch no longer produces this bill.")
-            else:
-                record.sync_note = self.env._(
-                    "The batch no longer produces this bill: cancel it in Xero if it should go."
-                )
-        return result
+            for sentence in general
+        ]
+        for bill_sentences in problems.values():
+            sentences.extend(
+                self.env._("%(problem)s: the bill will be refused.", problem=sentence)
+                for sentence in bill_sentences
+            )
+        return list(dict.fromkeys(sentences))
 
     @api.model
     def _xero_preview(self, runs):

@@ -283,13 +283,15 @@ class XeroBillRecordPush(models.Model):
 
     def _xero_failure_advice(self):
         """What the record says after each kind of failure, most specific class first: a table, not a chain."""
-        _ = self.env._
         return (
-            (OutcomeUnknown, _("Xero may have received it: the next push looks it up before sending again.")),
-            (RateLimited, _("The bill is sent automatically then.")),
-            (XeroUnavailable, _("The cron tries again later.")),
-            (ReconnectNeeded, _("Then push the bill again.")),
-            (ValidationFailed, _("Fix it, then generate the bills again.")),
+            (
+                OutcomeUnknown,
+                self.env._("Xero may have received it: the next push looks it up before sending again."),
+            ),
+            (RateLimited, self.env._("The bill is sent automatically then.")),
+            (XeroUnavailable, self.env._("The cron tries again later.")),
+            (ReconnectNeeded, self.env._("Then push the bill again.")),
+            (ValidationFailed, self.env._("Fix it, then generate the bills again.")),
         )
 
     def _xero_next_attempt(self, exc):

@@ -200,7 +200,7 @@ class TestConnection(XeroCase):
 
         with (
             patch.object(type(self.connection), "_xero_try_lock", locked_by_another_worker),
-            patch("odoo.addons.hr_payroll_xero.models.xero_connection.time.sleep") as sleep,
+            patch("odoo.addons.hr_payroll_xero.models.xero_connection_oauth.time.sleep") as sleep,
             patch("payroll_xero.oauth.refresh") as refresh,
         ):
             token = self.connection._xero_token()
