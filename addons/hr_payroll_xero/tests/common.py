@@ -4,7 +4,7 @@
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
-from odoo.tests import TransactionCase
+from odoo.tests import TransactionCase, new_test_user
 
 from payroll_xero.client import limiter_for
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SECOND_TENANT_ID, Sandbox
@@ -26,6 +26,14 @@ class XeroSandboxMixin:
 
     DEMO_TENANT_ID = DEMO_TENANT_ID
     SECOND_TENANT_ID = SECOND_TENANT_ID
+
+    def _xero_user_elsewhere(self, login, groups, company_vals):
+        """A new company and a user who belongs to it only: (company, user)."""
+        company = self.env["res.company"].create(company_vals)
+        user = new_test_user(
+            self.env, login=login, groups=groups, company_id=company.id, company_ids=[(6, 0, company.ids)]
+        )
+        return company, user
 
     @classmethod
     def _xero_setup_sandbox(cls):

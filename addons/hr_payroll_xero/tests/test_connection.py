@@ -267,13 +267,8 @@ class TestConnection(XeroCase):
             as_officer.write({"client_id": "stolen"})
 
     def test_user_of_another_company_sees_nothing_of_this_company(self):
-        company_b = self.env["res.company"].create({"name": "Company B"})
-        user_b = new_test_user(
-            self.env,
-            login="xero_b",
-            groups="payroll.group_payroll_manager",
-            company_id=company_b.id,
-            company_ids=[(6, 0, company_b.ids)],
+        _company_b, user_b = self._xero_user_elsewhere(
+            "xero_b", "payroll.group_payroll_manager", {"name": "Company B"}
         )
         self.assertFalse(self.env["xero.connection"].with_user(user_b).search([]))
         self.assertFalse(self.env["xero.account"].with_user(user_b).search([]))

@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import XeroPayrollCase
 
@@ -195,15 +195,10 @@ class TestGenerate(XeroPayrollCase):
 
     def test_payroll_manager_of_another_company_cannot_generate_or_see_the_bills(self):
         records = self.batch._xero_generate_bills(push=False)
-        other = self.env["res.company"].create(
-            {"name": "Kowloon Trading Ltd", "currency_id": self.company.currency_id.id}
-        )
-        user = new_test_user(
-            self.env,
-            login="payroll_kowloon",
-            groups="payroll.group_payroll_manager",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
+        _other, user = self._xero_user_elsewhere(
+            "payroll_kowloon",
+            "payroll.group_payroll_manager",
+            {"name": "Kowloon Trading Ltd", "currency_id": self.company.currency_id.id},
         )
         with self.assertRaises(AccessError):
             self.batch.with_user(user)._xero_generate_bills()

@@ -72,13 +72,8 @@ class TestConnectionButtonsNeedAManager(XeroCase):
         self.assertTrue(self._refresh_token())
 
     def test_manager_of_another_company_cannot_disconnect_this_one(self):
-        company_b = self.env["res.company"].create({"name": "Other Co"})
-        manager_b = new_test_user(
-            self.env,
-            login="xero_manager_b",
-            groups="base.group_user,hr_payroll_xero.group_xero_manager",
-            company_id=company_b.id,
-            company_ids=[(6, 0, company_b.ids)],
+        _company_b, manager_b = self._xero_user_elsewhere(
+            "xero_manager_b", "base.group_user,hr_payroll_xero.group_xero_manager", {"name": "Other Co"}
         )
         refresh_token = self._refresh_token()
         with self.assertRaises(AccessError):

@@ -161,13 +161,10 @@ class TestRecordSecurity(XeroPayrollCase):
     def test_users_without_xero_rights_or_of_another_company_cannot_push_or_cancel(self):
         record = self.batch._xero_generate_bills(push=False)
         employee_only = new_test_user(self.env, login="xero_nobody", groups="base.group_user")
-        other = self.env["res.company"].create({"name": "Kowloon Trading Ltd"})
-        foreign = new_test_user(
-            self.env,
-            login="xero_kowloon_officer",
-            groups="base.group_user,payroll.group_payroll_user",
-            company_id=other.id,
-            company_ids=[(6, 0, other.ids)],
+        _other, foreign = self._xero_user_elsewhere(
+            "xero_kowloon_officer",
+            "base.group_user,payroll.group_payroll_user",
+            {"name": "Kowloon Trading Ltd"},
         )
         for user in (employee_only, foreign):
             with self.assertRaises(AccessError):
