@@ -140,12 +140,76 @@ class XeroPayrollCase(XeroCase):
         self.sandbox.reset()
         self._xero_connect(self.connection)
 
+    # attribute, code, name, sequence, category, how the amount is computed
+    _XERO_RULES = (
+        (
+            "rule_basic",
+            "XBASIC",
+            "Basic Salary",
+            1,
+            "BASIC",
+            {"amount_python_compute": "result = contract.wage"},
+        ),
+        (
+            "rule_housing",
+            "XHOUSING",
+            "Housing Allowance",
+            5,
+            "ALW",
+            {"amount_select": "fix", "amount_fix": 2000.0},
+        ),
+        (
+            "rule_overtime",
+            "XOT",
+            "Overtime",
+            10,
+            "ALW",
+            {
+                "condition_select": "python",
+                "condition_python": "result = bool(inputs.XOT and inputs.XOT.amount)",
+                "amount_python_compute": "result = inputs.XOT.amount",
+            },
+        ),
+        (
+            "rule_gross",
+            "XGROSS",
+            "Gross",
+            100,
+            "GROSS",
+            {"amount_python_compute": "result = categories.XBASIC + categories.XALW"},
+        ),
+        (
+            "rule_mpf_ee",
+            "XMPF_EE",
+            "MPF Employee",
+            150,
+            "DED",
+            {"amount_python_compute": "result = -min(XGROSS * 0.05, 1500.0)"},
+        ),
+        ("rule_loan", "XLOAN", "Staff Loan", 160, "DED", {"amount_select": "fix", "amount_fix": -500.0}),
+        (
+            "rule_mpf_er",
+            "XMPF_ER",
+            "MPF Employer",
+            170,
+            "COMP",
+            {"amount_python_compute": "result = min(XGROSS * 0.05, 1500.0)"},
+        ),
+        (
+            "rule_net",
+            "XNET",
+            "Net",
+            200,
+            "NET",
+            {"amount_python_compute": "result = categories.XBASIC + categories.XALW + categories.XDED"},
+        ),
+    )
+
     @classmethod
-    def _xero_setup_payroll(cls):
-        env, company = cls.env, cls.company
-        Category = env["hr.salary.rule.category"]
-        cat = {
-            code: Category.create({"name": name, "code": f"X{code}"})
+    def _xero_setup_rules(cls):
+        """The salary rules of a small Hong Kong structure, as ``cls.rule_*`` and ``cls.rules``."""
+        categories = {
+            code: cls.env["hr.salary.rule.category"].create({"name": name, "code": f"X{code}"})
             for code, name in [
                 ("BASIC", "Basic"),
                 ("ALW", "Allowance"),
@@ -155,87 +219,30 @@ class XeroPayrollCase(XeroCase):
                 ("NET", "Net"),
             ]
         }
-
-        def rule(code, name, sequence, category, **vals):
-            return env["hr.salary.rule"].create(
-                dict(
-                    {
-                        "name": name,
-                        "code": code,
-                        "sequence": sequence,
-                        "category_id": cat[category].id,
-                        "condition_select": "none",
-                        "company_id": company.id,
-                    },
+        cls.rules = cls.env["hr.salary.rule"]
+        for attribute, code, name, sequence, category, vals in cls._XERO_RULES:
+            rule = cls.env["hr.salary.rule"].create(
+                {
+                    "name": name,
+                    "code": code,
+                    "sequence": sequence,
+                    "category_id": categories[category].id,
+                    "condition_select": "none",
+                    "company_id": cls.company.id,
+                    "amount_select": "code",
                     **vals,
-                )
+                }
             )
+            setattr(cls, attribute, rule)
+            cls.rules |= rule
+        cls.env["hr.rule.input"].create(
+            {"name": "Overtime pay", "code": "XOT", "input_id": cls.rule_overtime.id}
+        )
 
-        cls.rule_basic = rule(
-            "XBASIC",
-            "Basic Salary",
-            1,
-            "BASIC",
-            amount_select="code",
-            amount_python_compute="result = contract.wage",
-        )
-        cls.rule_housing = rule(
-            "XHOUSING", "Housing Allowance", 5, "ALW", amount_select="fix", amount_fix=2000.0
-        )
-        cls.rule_overtime = rule(
-            "XOT",
-            "Overtime",
-            10,
-            "ALW",
-            condition_select="python",
-            condition_python="result = bool(inputs.XOT and inputs.XOT.amount)",
-            amount_select="code",
-            amount_python_compute="result = inputs.XOT.amount",
-        )
-        env["hr.rule.input"].create({"name": "Overtime pay", "code": "XOT", "input_id": cls.rule_overtime.id})
-        cls.rule_gross = rule(
-            "XGROSS",
-            "Gross",
-            100,
-            "GROSS",
-            amount_select="code",
-            amount_python_compute="result = categories.XBASIC + categories.XALW",
-        )
-        cls.rule_mpf_ee = rule(
-            "XMPF_EE",
-            "MPF Employee",
-            150,
-            "DED",
-            amount_select="code",
-            amount_python_compute="result = -min(XGROSS * 0.05, 1500.0)",
-        )
-        cls.rule_loan = rule("XLOAN", "Staff Loan", 160, "DED", amount_select="fix", amount_fix=-500.0)
-        cls.rule_mpf_er = rule(
-            "XMPF_ER",
-            "MPF Employer",
-            170,
-            "COMP",
-            amount_select="code",
-            amount_python_compute="result = min(XGROSS * 0.05, 1500.0)",
-        )
-        cls.rule_net = rule(
-            "XNET",
-            "Net",
-            200,
-            "NET",
-            amount_select="code",
-            amount_python_compute="result = categories.XBASIC + categories.XALW + categories.XDED",
-        )
-        cls.rules = (
-            cls.rule_basic
-            | cls.rule_housing
-            | cls.rule_overtime
-            | cls.rule_gross
-            | cls.rule_mpf_ee
-            | cls.rule_loan
-            | cls.rule_mpf_er
-            | cls.rule_net
-        )
+    @classmethod
+    def _xero_setup_payroll(cls):
+        env, company = cls.env, cls.company
+        cls._xero_setup_rules()
         cls.structure = env["hr.payroll.structure"].create(
             {
                 "name": "HK Monthly Staff",
