@@ -17,7 +17,7 @@ from . import pages, seed, xero
 from .identity import is_loopback_host
 from .messages import Request, Response, json_response
 from .seed import DEMO_CLIENT_ID
-from .xero import CREDIT_NOTE, INVOICE, Ledger
+from .xero import CREDIT_NOTE, INVOICE, Ledger, user
 
 ADMIN_ACTIONS = (
     "archive_account",
@@ -26,6 +26,10 @@ ADMIN_ACTIONS = (
     "set_lock_date",
     "set_currencies",
     "pay_invoice",
+    "approve_invoice",
+    "void_invoice",
+    "delete_invoice",
+    "edit_invoice",
     "expire_access_tokens",
     "expire_refresh_tokens",
     "register_redirect_uri",
@@ -95,6 +99,22 @@ class Admin:
     def pay_invoice(self, tenant_id: str, invoice_id: str, amount: Decimal | str | float) -> dict[str, Any]:
         with self.store.transaction():
             return xero.plain(xero.pay(self.ledger(tenant_id), invoice_id, Decimal(str(amount))))
+
+    def approve_invoice(self, tenant_id: str, invoice_id: str, credit_note: bool = False) -> dict[str, Any]:
+        with self.store.transaction():
+            return xero.plain(user.approve(self.ledger(tenant_id), invoice_id, credit_note))
+
+    def void_invoice(self, tenant_id: str, invoice_id: str, credit_note: bool = False) -> dict[str, Any]:
+        with self.store.transaction():
+            return xero.plain(user.change_status(self.ledger(tenant_id), invoice_id, "VOIDED", credit_note))
+
+    def delete_invoice(self, tenant_id: str, invoice_id: str, credit_note: bool = False) -> dict[str, Any]:
+        with self.store.transaction():
+            return xero.plain(user.change_status(self.ledger(tenant_id), invoice_id, "DELETED", credit_note))
+
+    def edit_invoice(self, tenant_id: str, invoice_id: str, **changes: Any) -> dict[str, Any]:
+        with self.store.transaction():
+            return xero.plain(user.edit(self.ledger(tenant_id), invoice_id, **changes))
 
     def expire_access_tokens(self) -> None:
         self.identity.expire_access_tokens()

@@ -378,6 +378,23 @@ class Sandbox:
         """Record a payment on an AUTHORISED bill (PAID when nothing is left due)."""
         return self.app.pay_invoice(tenant_id, invoice_id, amount)
 
+    def approve_invoice(self, tenant_id: str, invoice_id: str, credit_note: bool = False) -> dict[str, Any]:
+        """Approve a DRAFT/SUBMITTED bill (or credit note) as a person in Xero would."""
+        return self.app.approve_invoice(tenant_id, invoice_id, credit_note)
+
+    def void_invoice(self, tenant_id: str, invoice_id: str, credit_note: bool = False) -> dict[str, Any]:
+        """Void an AUTHORISED, unpaid bill (or credit note)."""
+        return self.app.void_invoice(tenant_id, invoice_id, credit_note)
+
+    def delete_invoice(self, tenant_id: str, invoice_id: str, credit_note: bool = False) -> dict[str, Any]:
+        """Delete a DRAFT/SUBMITTED bill (or credit note)."""
+        return self.app.delete_invoice(tenant_id, invoice_id, credit_note)
+
+    def edit_invoice(self, tenant_id: str, invoice_id: str, **changes: Any) -> dict[str, Any]:
+        """Edit a line (``line``, ``unit_amount``, ``account_code``, ``description``) or the contact
+        (``contact_name``) of an unpaid bill, as a person in Xero would; ``credit_note=True`` for one."""
+        return self.app.edit_invoice(tenant_id, invoice_id, **changes)
+
     def expire_access_tokens(self) -> None:
         """Every access token issued so far is now expired."""
         self.app.expire_access_tokens()

@@ -13,6 +13,7 @@ The HTTP routes that call these are in :mod:`payroll_xero.sandbox.api`, the admi
 :mod:`payroll_xero.sandbox.admin`.
 """
 
+from . import user as user
 from .batches import Outcome, batch_answer, batch_items
 from .contacts import apply_contact, new_contact
 from .documents import apply_document, pay
