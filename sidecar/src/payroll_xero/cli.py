@@ -87,6 +87,12 @@ def _add_jobs(sub) -> None:
     p.add_argument("--token-file", default=None, help="token file written by `connect`")
     p.set_defaults(func=_run_push)
 
+    p = sub.add_parser("status", help="what Xero says of a pay run's bills: status, paid, due, changes")
+    p.add_argument("payrun", help="pay run JSON file")
+    p.add_argument("--mapping", required=True, help="mapping JSON file")
+    p.add_argument("--token-file", default=None, help="token file written by `connect`")
+    p.set_defaults(func=_run_status)
+
     p = sub.add_parser("demo", help="connect and push the example pay run to a local Xero sandbox")
     p.add_argument("--payrun", default=None, help="pay run JSON (default: examples/payrun.json)")
     p.add_argument("--mapping", default=None, help="mapping JSON (default: examples/mapping.json)")
@@ -154,6 +160,19 @@ def _run_push(args, stdout: TextIO | None = None) -> int:
         print(f"error: {exc}", file=out)
         return jobs.EXIT_INPUT
     return jobs.push(args.payrun, args.mapping, client, out)
+
+
+def _run_status(args, stdout: TextIO | None = None) -> int:
+    from . import jobs
+    from .errors import XeroError
+
+    out = stdout or sys.stdout
+    try:
+        client = jobs.client_for(jobs.TokenFile(jobs.token_file_path(args.token_file)))
+    except XeroError as exc:
+        print(f"error: {exc}", file=out)
+        return jobs.EXIT_INPUT
+    return jobs.status(args.payrun, args.mapping, client, out)
 
 
 # --------------------------------------------------------------------------- demo
