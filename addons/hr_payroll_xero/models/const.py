@@ -39,3 +39,13 @@ PAYLOAD_SCOPE = "hr_payroll_xero.bill_payload"  # HMAC scope of each stored payl
 GROUPINGS = [("run", "One bill per batch"), ("employee", "One bill per employee")]
 BILL_STATUSES = [("DRAFT", "Draft"), ("SUBMITTED", "Submitted for approval"), ("AUTHORISED", "Approved")]
 MAX_CODE = 20
+
+# --- statuses read back from Xero
+XERO_STATUSES = [
+    ("DRAFT", "Draft"),
+    ("SUBMITTED", "Awaiting approval"),
+    ("AUTHORISED", "Awaiting payment"),
+    ("PAID", "Paid"),
+    ("VOIDED", "Voided"),
+    ("DELETED", "Deleted"),
+]

@@ -27,6 +27,7 @@ from .const import (  # the MAX_ names are also read from here by older imports
     MAX_INVOICE_NUMBER,
     MAX_TRACKING_NAME,  # noqa: F401
     PAYLOAD_SCOPE,
+    XERO_STATUSES,
     XERO_WEB,
 )
 
@@ -93,7 +94,7 @@ class XeroBillRecord(models.Model):
         copy=False,
     )
     xero_id = fields.Char(string="Xero ID", readonly=True, copy=False, index=True)
-    xero_status = fields.Char(readonly=True, copy=False, tracking=True)
+    xero_status = fields.Selection(XERO_STATUSES, readonly=True, copy=False, tracking=True, index=True)
     xero_url = fields.Char(string="Open in Xero", compute="_compute_xero_url")
     odoo_url = fields.Char(string="Link Sent to Xero", readonly=True, copy=False)
     attempts = fields.Integer(readonly=True, copy=False)

@@ -64,6 +64,20 @@ class XeroBillRecordSync(models.Model):
             bill = self._xero_bill()
             current = client.get_bill(self.xero_id, credit_note=credit)
             self._xero_check_document(client, current)
+            if self.xero_changed:
+                self.write(
+                    {
+                        "state": "sent",
+                        "pending_update": False,
+                        "sync_note": self.env._(
+                            "The batch changed, but this bill was changed in Xero (%(changes)s), so it was not "
+                            "overwritten. Settle the difference in Xero, or cancel the bill there and generate "
+                            "the bills again.",
+                            changes=(self.xero_changes or "").replace("\n", "; "),
+                        ),
+                    }
+                )
+                return
             if current.status not in EDITABLE_STATUSES:
                 self.write(
                     {

@@ -80,6 +80,12 @@ class XeroConnection(models.Model):
     last_sync = fields.Datetime(string="Last Account Sync", copy=False, readonly=True)
     last_error = fields.Text(copy=False, readonly=True)
     account_ids = fields.One2many("xero.account", "connection_id", string="Accounts")
+    xero_checked_until = fields.Datetime(
+        string="Bills Checked Up To",
+        readonly=True,
+        copy=False,
+        help="Statuses of the bills sent are read back from Xero for what changed since this time (nightly).",
+    )
     account_count = fields.Integer(compute="_compute_account_count")
 
     _sql_constraints = [

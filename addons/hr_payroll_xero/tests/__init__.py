@@ -5,3 +5,4 @@ from . import test_mapping
 from . import test_uninstall
 from . import test_record_security
 from . import test_oauth_security
+from . import test_status

@@ -1,0 +1,188 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What happened to each bill in Xero: its status, payments, and whether it was changed there (drift)."""
+
+import logging
+from datetime import timedelta, timezone
+
+from odoo import fields, models, modules
+from odoo.exceptions import UserError
+
+from .const import USABLE_CONNECTION_STATES, XERO_STATUSES
+from .utils import notification
+
+try:
+    from payroll_xero.bills import ACCPAYCREDIT
+    from payroll_xero.client import bill_differences
+    from payroll_xero.errors import XeroError
+except ImportError:  # pragma: no cover - checked by external_dependencies
+    ACCPAYCREDIT = "ACCPAYCREDIT"
+    bill_differences = None
+    XeroError = Exception
+
+_logger = logging.getLogger(__name__)
+_UTC = timezone.utc
+
+GONE = ("VOIDED", "DELETED")
+FIRST_LOOK_MARGIN = timedelta(minutes=5)  # the first read-back starts this long before the oldest send
+
+
+class XeroBillRecordStatus(models.Model):
+    _inherit = "xero.bill.record"  # pylint: disable=consider-merging-classes-inherited
+
+    xero_amount_paid = fields.Monetary(
+        string="Paid in Xero", readonly=True, copy=False, currency_field="currency_id"
+    )
+    xero_amount_due = fields.Monetary(
+        string="Due in Xero", readonly=True, copy=False, currency_field="currency_id"
+    )
+    xero_fully_paid_on = fields.Date(string="Fully Paid On", readonly=True, copy=False)
+    xero_checked_at = fields.Datetime(string="Checked in Xero", readonly=True, copy=False)
+    xero_changed = fields.Boolean(
+        string="Changed in Xero",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="The bill in Xero no longer matches what was sent (lines, accounts, total or contact).",
+    )
+    xero_changes = fields.Text(string="Changes in Xero", readonly=True, copy=False)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_xero_refresh(self):
+        """Read the selected sent bills back from Xero now (by id, 50 a call)."""
+        self._xero_check_action_access()
+        records = self.sudo().filtered(lambda r: r.state == "sent" and r.xero_id)
+        counts = records._xero_refresh()
+        return notification(
+            self.env._("Refreshed from Xero"),
+            self.env._(
+                "%(checked)s bill(s) checked, %(changed)s changed in Xero, %(missing)s not found.",
+                **counts,
+            ),
+            warning=bool(counts["changed"] or counts["missing"] or counts["failed"]),
+        )
+
+    def _xero_refresh(self):
+        """Read these records' bills by id, per connection; returns counts for the notification."""
+        counts = {"checked": 0, "changed": 0, "missing": 0, "failed": 0}
+        for connection, records in self.grouped("connection_id").items():
+            if connection.state not in USABLE_CONNECTION_STATES:
+                counts["failed"] += len(records)
+                continue
+            try:
+                client = connection._xero_client()
+                for credit_note in (False, True):
+                    kind = records.filtered(lambda r, c=credit_note: (r.doc_type == ACCPAYCREDIT) == c)
+                    by_id = {r.xero_id: r for r in kind}
+                    for batch in client.read_bills(list(by_id), credit_notes=credit_note):
+                        for found in batch:
+                            record = by_id.pop(found.xero_id, None)
+                            if record:
+                                counts["changed"] += record._xero_apply_status(found)
+                                counts["checked"] += 1
+                    for record in by_id.values():
+                        record._xero_not_found()
+                        counts["missing"] += 1
+            except XeroError as exc:
+                _logger.warning("Xero status refresh of connection %s stopped: %s", connection.id, exc)
+                counts["failed"] += 1
+        return counts
+
+    # ------------------------------------------------------------------ applying what Xero says
+
+    def _xero_apply_status(self, found):
+        """Store what Xero says of this record's bill; returns 1 when it newly differs from what was sent."""
+        self.ensure_one()
+        changes = ()
+        if found.status not in GONE:
+            contact_id = self.employee_id.sudo().xero_contact_id or None
+            try:
+                changes = bill_differences(self._xero_bill(), found, contact_id)
+            except UserError:  # a payload changed outside Odoo: nothing trustworthy to compare with
+                changes = ()
+        newly_changed = bool(changes) and not self.xero_changed
+        self.write(
+            {
+                "xero_status": found.status if found.status in dict(XERO_STATUSES) else False,
+                "xero_amount_paid": found.amount_paid or 0.0,
+                "xero_amount_due": found.amount_due or 0.0,
+                "xero_fully_paid_on": found.fully_paid_on or False,
+                "xero_checked_at": fields.Datetime.now(),
+                "xero_changed": bool(changes),
+                "xero_changes": "\n".join(changes) or False,
+            }
+        )
+        if newly_changed:
+            self._xero_flag_changed(changes)
+        return int(newly_changed)
+
+    def _xero_flag_changed(self, changes):
+        """Say it in the chatter and give each Xero manager an activity."""
+        self.message_post(
+            body=self.env._("The bill was changed in Xero: %s", "; ".join(changes)),
+        )
+        managers = self.env.ref("hr_payroll_xero.group_xero_manager").users.filtered(
+            lambda u: self.company_id in u.company_ids
+        )
+        for user in managers:
+            self.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=self.env._("Bill %s was changed in Xero", self.invoice_number),
+                note=self.env._(
+                    "Check the change with payroll; regenerating will not overwrite it: %s",
+                    "; ".join(changes),
+                ),
+                user_id=user.id,
+            )
+
+    def _xero_not_found(self):
+        self.write(
+            {
+                "xero_checked_at": fields.Datetime.now(),
+                "last_error": self.env._(
+                    "Xero did not return bill %(number)s (id %(id)s) when its status was read back: it may have "
+                    "been removed from Xero.",
+                    number=self.invoice_number,
+                    id=self.xero_id,
+                ),
+            }
+        )
+
+    # ------------------------------------------------------------------ cron
+
+    def _cron_xero_refresh_status(self):
+        """Nightly: per connection, read back what changed in Xero since its watermark, page by page.
+
+        Each saved page moves the connection's watermark and is committed, so a rate limit or an
+        outage in the middle loses nothing: the next run resumes from the last saved page.
+        """
+        connections = self.env["xero.connection"].sudo().search([("state", "in", USABLE_CONNECTION_STATES)])
+        for connection in connections:
+            records = self.sudo().search([("connection_id", "=", connection.id), ("state", "=", "sent")])
+            if records:
+                self._xero_refresh_connection(connection, records)
+        return True
+
+    def _xero_refresh_connection(self, connection, records):
+        by_id = {r.xero_id: r for r in records if r.xero_id}
+        since = connection.xero_checked_until or (min(records.mapped("sent_at")) - FIRST_LOOK_MARGIN)
+        try:
+            client = connection._xero_client()
+            for page in client.changed_bills(fields.Datetime.to_datetime(since).replace(tzinfo=_UTC)):
+                for found in page.bills:
+                    record = by_id.get(found.xero_id)
+                    if record:
+                        record._xero_apply_status(found)
+                if page.watermark:
+                    connection.xero_checked_until = page.watermark.astimezone(_UTC).replace(tzinfo=None)
+                if not modules.module.current_test:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+        except XeroError as exc:
+            _logger.warning(
+                "Xero status read-back of connection %s stopped (resumes from %s): %s",
+                connection.id,
+                connection.xero_checked_until,
+                exc,
+            )
+            return False
+        return True
