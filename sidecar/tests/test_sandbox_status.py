@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -92,3 +93,19 @@ def test_admin_endpoint_approves_with_json(sandbox, client):
     )
     assert answer.json()["result"]["Status"] == "AUTHORISED"
     assert _read(client, xero_id).status == "AUTHORISED"
+
+
+def test_an_ids_query_string_of_over_2000_characters_is_answered_404_like_xero(sandbox, client):
+    _bill, xero_id = _sent(client)
+    token = consent(sandbox)
+    headers = {"Authorization": f"Bearer {token.access_token}", "xero-tenant-id": DEMO_TENANT_ID}
+
+    def get(count: int) -> requests.Response:
+        ids = ",".join([xero_id] + [str(uuid.uuid4()) for _ in range(count - 1)])
+        url = f"{sandbox.url}/api.xro/2.0/Invoices"
+        return requests.get(url, params={"IDs": ids}, headers=headers, timeout=5)
+
+    fifty = get(50)
+    assert fifty.status_code == 200
+    assert [d["InvoiceID"] for d in fifty.json()["Invoices"]] == [xero_id]
+    assert get(60).status_code == 404
