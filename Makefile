@@ -38,6 +38,7 @@ demo: venv
 bench: venv
 	$(PY) bench/bench_build_bills.py --quick
 	$(PY) bench/bench_push.py --quick
+	$(PY) bench/bench_status.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache sidecar/.pytest_cache
