@@ -109,3 +109,10 @@ def test_an_ids_query_string_of_over_2000_characters_is_answered_404_like_xero(s
     assert fifty.status_code == 200
     assert [d["InvoiceID"] for d in fifty.json()["Invoices"]] == [xero_id]
     assert get(60).status_code == 404
+
+
+def test_the_bills_page_has_buttons_that_post_json_to_the_admin_api(sandbox, client):
+    _bill, xero_id = _sent(client)
+    page = requests.get(f"{sandbox.url}/", timeout=5).text
+    assert f'data-action="approve" data-tenant="{DEMO_TENANT_ID}" data-id="{xero_id}"' in page
+    assert '"Content-Type": "application/json"' in page

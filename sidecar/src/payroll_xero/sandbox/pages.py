@@ -78,7 +78,25 @@ def _lines_table(lines: list[dict[str, Any]]) -> str:
     )
 
 
-def _documents_table(docs: list[dict[str, Any]], number_field: str, amount_field: str) -> str:
+def _actions(tenant_id: str, doc: dict[str, Any], credit_note: bool) -> str:
+    """Buttons doing what a person does in Xero; the page's script posts them as JSON to the admin API."""
+    doc_id = doc.get("CreditNoteID" if credit_note else "InvoiceID") or ""
+    wanted = {
+        "DRAFT": ("approve", "delete"),
+        "SUBMITTED": ("approve", "delete"),
+        "AUTHORISED": ("pay", "void"),
+    }
+    return "".join(
+        f'<button data-action="{a}" data-tenant="{escape(tenant_id)}" data-id="{escape(str(doc_id))}" '
+        f'data-credit="{int(credit_note)}" data-due="{escape(str(doc.get("AmountDue", "")))}">{a}</button> '
+        for a in wanted.get(str(doc.get("Status")), ())
+        if not (credit_note and a == "pay")
+    )
+
+
+def _documents_table(
+    docs: list[dict[str, Any]], number_field: str, amount_field: str, tenant_id: str = ""
+) -> str:
     if not docs:
         return "<p><small>None yet.</small></p>"
     rows = "".join(
@@ -93,12 +111,13 @@ def _documents_table(docs: list[dict[str, Any]], number_field: str, amount_field
         f'<td class="num">{_amount(doc.get(amount_field))}</td>'
         f"<td>{_link(doc.get('Url'))}</td>"
         f"<td>{_lines_table(doc.get('LineItems', []))}</td>"
+        f"<td>{_actions(tenant_id, doc, number_field == 'CreditNoteNumber')}</td>"
         "</tr>"
         for doc in docs
     )
     return (
         f"<table><tr><th>Number</th><th>Contact</th><th>Status</th><th>Date</th><th>Due date</th>"
-        f"<th>Currency</th><th>Total</th><th>{escape(amount_field)}</th><th>Source</th><th>Lines</th></tr>"
+        f"<th>Currency</th><th>Total</th><th>{escape(amount_field)}</th><th>Source</th><th>Lines</th><th>In Xero</th></tr>"
         f"{rows}</table>"
     )
 
@@ -116,8 +135,8 @@ def index_page(organisations: list[tuple[dict[str, Any], list[dict[str, Any]], l
         sections.append(
             f"<h2>{escape(org['Name'])} <small>{escape(org['OrganisationID'])} "
             f"({escape(org['BaseCurrency'])})</small></h2>"
-            f"<h3>Bills to pay</h3>{_documents_table(bills, 'InvoiceNumber', 'AmountDue')}"
-            f"<h3>Credit notes</h3>{_documents_table(credit_notes, 'CreditNoteNumber', 'RemainingCredit')}"
+            f"<h3>Bills to pay</h3>{_documents_table(bills, 'InvoiceNumber', 'AmountDue', org['OrganisationID'])}"
+            f"<h3>Credit notes</h3>{_documents_table(credit_notes, 'CreditNoteNumber', 'RemainingCredit', org['OrganisationID'])}"
         )
     return _template("index.html").substitute(
         client_id=escape(seed.DEMO_CLIENT_ID), organisations="\n".join(sections)
