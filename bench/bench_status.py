@@ -6,8 +6,12 @@ and prints, for each run, the Xero calls the sandbox received, the wall time and
 (tracemalloc) of the read:
 
 * first run: from the earliest send minus 5 minutes (every bill is read once);
-* nothing changed: from the watermark the first run left;
-* 150 changed (15 with ``--quick``): that many bills edited in Xero, read from the same watermark.
+* nothing changed: the next night, from the watermark the first run left;
+* 150 changed (15 with ``--quick``): that many bills edited in Xero since, read from the same watermark.
+
+The bills are sent "yesterday": once created, their ``UpdatedDateUTC`` is moved back a day in the sandbox.
+Without that, every bill would have changed within the client's clock margin (a watermark never passes the
+run's start minus 5 minutes, for clock skew with Xero) and each run would read them all again.
 
 Run from the repository root::
 
@@ -33,6 +37,7 @@ from payroll_xero.client import TenantLimiter, XeroClient
 from payroll_xero.oauth import XeroEndpoints
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Sandbox
 from payroll_xero.sandbox.consent import sandbox_token
+from payroll_xero.sandbox.xero import CREDIT_NOTE, INVOICE
 
 FAST_LIMIT = 1_000_000
 
@@ -71,6 +76,18 @@ def _read(label: str, sandbox: Sandbox, client: XeroClient, since: datetime) -> 
     return watermark
 
 
+def _sent_yesterday(sandbox: Sandbox) -> None:
+    """Move every document's last change back a day, as if the bills had been sent yesterday."""
+    ledger = sandbox.app.ledger(DEMO_TENANT_ID)
+    with sandbox.app.store.transaction():
+        for kind in (INVOICE, CREDIT_NOTE):
+            for doc in ledger.documents(kind):
+                stamp = datetime.fromisoformat(doc["UpdatedDateUTC"]) - timedelta(days=1)
+                ledger.save_document(
+                    kind, {**doc, "UpdatedDateUTC": stamp.isoformat(timespec="milliseconds")}
+                )
+
+
 def run(args: argparse.Namespace) -> int:
     n = 200 if args.quick else args.bills
     changed = 15 if args.quick else 150
@@ -78,13 +95,13 @@ def run(args: argparse.Namespace) -> int:
     sandbox = Sandbox(host="127.0.0.1", port=0, minute_limit=FAST_LIMIT, day_limit=FAST_LIMIT).start()
     try:
         client = _client(sandbox)
-        sent_at = datetime.now(UTC)
+        sent_at = datetime.now(UTC) - timedelta(days=1)
         results = client.create_bills(bills)
+        _sent_yesterday(sandbox)
         print(f"{sum(r.ok for r in results):,} bills sent; reading them back with changed_bills")
         print(f"  {'run':<16} {'calls':>6} {'bills':>7} {'seconds':>9} {'peak MB':>9}")
         watermark = _read("first run", sandbox, client, sent_at - timedelta(minutes=5))
         watermark = _read("nothing changed", sandbox, client, watermark)
-        time.sleep(1.1)  # UpdatedDateUTC has whole seconds
         for doc in sandbox.invoices(DEMO_TENANT_ID)[:changed]:
             sandbox.edit_invoice(DEMO_TENANT_ID, doc["InvoiceID"], line=0, description="edited in Xero")
         _read(f"{changed} changed", sandbox, client, watermark)
