@@ -163,7 +163,7 @@ def _run_push(args, stdout: TextIO | None = None) -> int:
 
 
 def _run_status(args, stdout: TextIO | None = None) -> int:
-    from . import jobs
+    from . import jobs, status
     from .errors import XeroError
 
     out = stdout or sys.stdout
@@ -172,7 +172,7 @@ def _run_status(args, stdout: TextIO | None = None) -> int:
     except XeroError as exc:
         print(f"error: {exc}", file=out)
         return jobs.EXIT_INPUT
-    return jobs.status(args.payrun, args.mapping, client, out)
+    return status.status(args.payrun, args.mapping, client, out)
 
 
 # --------------------------------------------------------------------------- demo

@@ -96,6 +96,12 @@ class Reads(Transport):
         live, _gone = self._find_many([(invoice_number, contact_id)], credit_note)
         return live.get((invoice_number, contact_id))
 
+    def find_bills(
+        self, pairs: Sequence[tuple[str, str]], credit_note: bool = False
+    ) -> tuple[dict[tuple[str, str], XeroBill], dict[tuple[str, str], list[str]]]:
+        """(number, ContactID) -> the live document this app made, and -> ids of DELETED/VOIDED ones."""
+        return self._find_many(pairs, credit_note)
+
     def _find_many(
         self, pairs: Sequence[tuple[str, str]], credit_note: bool
     ) -> tuple[dict[tuple[str, str], XeroBill], dict[tuple[str, str], list[str]]]:
