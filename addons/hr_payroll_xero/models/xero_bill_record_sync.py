@@ -2,7 +2,7 @@
 """Sync: updating bills already in Xero, remembering contacts, and the cron that pushes queued records."""
 
 import logging
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import psycopg2
 
@@ -20,6 +20,8 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
 from .const import CRON_CHUNK, EDITABLE_STATUSES, MAX_ATTEMPTS
 
 _logger = logging.getLogger(__name__)
+# A change in Xero this long after our last write is someone else's (clocks differ by less than this).
+EDIT_MARGIN = timedelta(minutes=1)
 
 
 class XeroBillRecordSync(models.Model):
@@ -55,6 +57,31 @@ class XeroBillRecordSync(models.Model):
             )
         )
 
+    def _xero_edited_in_xero(self, current):
+        """Why the bill in Xero must not be overwritten: flagged as changed there by the last read-back, or
+        changed there (UpdatedDateUTC) after this app last wrote it; else an empty string."""
+        if self.xero_changed:
+            return (self.xero_changes or "").replace("\n", "; ")
+        if current.updated_at and self.sent_at:
+            edited_at = current.updated_at.astimezone(timezone.utc).replace(tzinfo=None)
+            if edited_at > self.sent_at + EDIT_MARGIN:
+                return self.env._("it was changed in Xero on %s UTC, after it was sent", edited_at)
+        return ""
+
+    def _xero_leave_edited(self, edited):
+        self.write(
+            {
+                "state": "sent",
+                "pending_update": False,
+                "sync_note": self.env._(
+                    "The batch changed, but this bill was changed in Xero (%(changes)s), so it was not "
+                    "overwritten. Settle the difference in Xero, or cancel the bill there and generate "
+                    "the bills again.",
+                    changes=edited,
+                ),
+            }
+        )
+
     def _xero_update_in_xero(self, client):
         """Replace the content of the DRAFT/SUBMITTED bill in Xero by this record's payload."""
         self.ensure_one()
@@ -64,19 +91,9 @@ class XeroBillRecordSync(models.Model):
             bill = self._xero_bill()
             current = client.get_bill(self.xero_id, credit_note=credit)
             self._xero_check_document(client, current)
-            if self.xero_changed:
-                self.write(
-                    {
-                        "state": "sent",
-                        "pending_update": False,
-                        "sync_note": self.env._(
-                            "The batch changed, but this bill was changed in Xero (%(changes)s), so it was not "
-                            "overwritten. Settle the difference in Xero, or cancel the bill there and generate "
-                            "the bills again.",
-                            changes=(self.xero_changes or "").replace("\n", "; "),
-                        ),
-                    }
-                )
+            edited = self._xero_edited_in_xero(current)
+            if edited:
+                self._xero_leave_edited(edited)
                 return
             if current.status not in EDITABLE_STATUSES:
                 self.write(

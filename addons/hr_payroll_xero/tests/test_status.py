@@ -99,6 +99,24 @@ class TestStatusFromXero(XeroPayrollCase):
         [invoice] = self.sandbox.invoices(self.DEMO_TENANT_ID)
         self.assertEqual(invoice["LineItems"][0]["UnitAmount"], Decimal("100.00"))
 
+    def test_regenerating_never_overwrites_an_edit_in_xero_not_read_back_yet(self):
+        record = self._sent()
+        # sent an hour ago, edited in Xero now, and nobody has refreshed since
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE xero_bill_record SET sent_at = sent_at - interval '1 hour' WHERE id = %s", [record.id]
+        )
+        record.invalidate_recordset(["sent_at"])
+        self.sandbox.edit_invoice(
+            self.DEMO_TENANT_ID, record.xero_id, line=0, description="Edited by finance"
+        )
+        self.mpf_type.line_ids.filtered(lambda line: line.salary_rule_id == self.rule_mpf_ee).unlink()
+        self.batch._xero_generate_bills()
+        self.assertIn("after it was sent", record.sync_note)
+        [invoice] = self.sandbox.invoices(self.DEMO_TENANT_ID)
+        self.assertEqual(invoice["LineItems"][0]["Description"], "Edited by finance")
+        self.assertEqual(invoice["Total"], Decimal("9525.10"))
+
     def test_nightly_cron_reads_what_changed_and_resumes_after_a_429(self):
         record = self._sent("AUTHORISED")
         self.sandbox.pay_invoice(self.DEMO_TENANT_ID, record.xero_id, "1000.00")
