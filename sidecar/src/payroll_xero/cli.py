@@ -149,7 +149,8 @@ def _run_connect(args, stdout: TextIO | None = None, stdin_ask: Callable[[str], 
 # --------------------------------------------------------------------------- push
 
 
-def _run_push(args, stdout: TextIO | None = None) -> int:
+def _with_client(run, args, stdout: TextIO | None = None) -> int:
+    """``run(payrun, mapping, client, out)`` with the client of the token file, or exit 2 saying why."""
     from . import jobs
     from .errors import XeroError
 
@@ -159,20 +160,19 @@ def _run_push(args, stdout: TextIO | None = None) -> int:
     except XeroError as exc:
         print(f"error: {exc}", file=out)
         return jobs.EXIT_INPUT
-    return jobs.push(args.payrun, args.mapping, client, out)
+    return run(args.payrun, args.mapping, client, out)
+
+
+def _run_push(args, stdout: TextIO | None = None) -> int:
+    from . import jobs
+
+    return _with_client(jobs.push, args, stdout)
 
 
 def _run_status(args, stdout: TextIO | None = None) -> int:
-    from . import jobs, status
-    from .errors import XeroError
+    from . import status
 
-    out = stdout or sys.stdout
-    try:
-        client = jobs.client_for(jobs.TokenFile(jobs.token_file_path(args.token_file)))
-    except XeroError as exc:
-        print(f"error: {exc}", file=out)
-        return jobs.EXIT_INPUT
-    return status.status(args.payrun, args.mapping, client, out)
+    return _with_client(status.status, args, stdout)
 
 
 # --------------------------------------------------------------------------- demo
