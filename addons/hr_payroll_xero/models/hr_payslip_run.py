@@ -17,6 +17,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from .const import EDITABLE_STATUSES, USABLE_CONNECTION_STATES
+from .utils import window_action
 
 try:
     from payroll_xero.bills import build_bills
@@ -95,16 +96,13 @@ class HrPayslipRun(models.Model):
         """Open the preview of the bills of the selected batches."""
         self._xero_check_access()
         wizard = self.env["xero.bill.generate"].create({"run_ids": [(6, 0, self.ids)]})
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Generate Xero Bills"),
-            "res_model": "xero.bill.generate",
-            "res_id": wizard.id,
-            "view_mode": "form",
-            "target": "new",
-            # the preview is a wide table (lines and totals): the default dialog wraps the bill numbers
-            "context": {"dialog_size": "extra-large"},
-        }
+        # the preview is a wide table (lines and totals): the default dialog wraps the bill numbers
+        return window_action(
+            self.env._("Generate Xero Bills"),
+            "xero.bill.generate",
+            wizard.id,
+            context={"dialog_size": "extra-large"},
+        )
 
     def action_xero_view_records(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("hr_payroll_xero.xero_bill_record_action")

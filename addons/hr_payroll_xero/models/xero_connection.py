@@ -12,6 +12,7 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     XeroError = Exception
 
 from .const import CALLBACK_PATH, REFRESH_MARGIN, USABLE_CONNECTION_STATES
+from .utils import notification, window_action
 
 _logger = logging.getLogger(__name__)
 
@@ -137,13 +138,7 @@ class XeroConnection(models.Model):
 
     def _xero_form_action(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "current",
-        }
+        return window_action(self.display_name, self._name, self.id, target="current")
 
     @api.model
     def _xero_endpoints(self):
@@ -290,21 +285,14 @@ class XeroConnection(models.Model):
                 ) from None
             for key in counts:
                 counts[key] += result[key]
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Xero accounts synchronized"),
-                "message": self.env._(
-                    "%(created)s created, %(updated)s updated, %(archived)s archived; %(active)s active "
-                    "accounts.",
-                    **counts,
-                    active=self.env["xero.account"].search_count([("connection_id", "in", self.ids)]),
-                ),
-                "type": "success",
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return notification(
+            self.env._("Xero accounts synchronized"),
+            self.env._(
+                "%(created)s created, %(updated)s updated, %(archived)s archived; %(active)s active accounts.",
+                **counts,
+                active=self.env["xero.account"].search_count([("connection_id", "in", self.ids)]),
+            ),
+        )
 
     def _xero_sync_accounts(self):
         """Upsert accounts by AccountID, archive the ones archived or gone; return the counts."""
