@@ -298,8 +298,9 @@ class XeroBillRecordPush(models.Model):
         """When the cron tries again, from the error's own retry policy (``retryable``, ``retry_after``
         seconds, as queue_job's ``RetryableJobError`` carries ``seconds``): not at all when a person
         must act first; after ``retry_after`` when Xero said how long; else an exponential back-off
-        (5, 10, 20... minutes by attempt)."""
-        if not getattr(exc, "retryable", True):
+        (5, 10, 20... minutes by attempt). A ``UserError`` (e.g. the Xero id points at another document)
+        is ours to fix: never retried."""
+        if isinstance(exc, UserError) or not getattr(exc, "retryable", True):
             return False
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
@@ -311,7 +312,7 @@ class XeroBillRecordPush(models.Model):
         text = str(exc.args[0] if isinstance(exc, UserError) and exc.args else exc)
         advice = next((note for kind, note in self._xero_failure_advice() if isinstance(exc, kind)), None)
         message = f"{text} {advice}" if advice else text
-        if advice is None:
+        if advice is None and not isinstance(exc, UserError):
             _logger.warning("Xero push of records %s failed: %s", self.ids, text)
         for record in self:
             next_attempt = record._xero_next_attempt(exc)

@@ -230,6 +230,8 @@ class TestRecordSecurity(XeroPayrollCase):
         self.assertEqual(record.state, "failed")
         self.assertIn("is not this bill", record.last_error)
         self.assertIn("SUPPLIER-INV-7781", record.last_error)
+        self.assertFalse(record.retryable)  # ours to fix: the cron does not try again
+        self.assertFalse(record.next_attempt_at)
         invoices = {i["InvoiceID"]: i for i in self._invoices()}
         self.assertEqual(invoices[other.xero_id]["InvoiceNumber"], "SUPPLIER-INV-7781")
         self.assertEqual(invoices[other.xero_id]["Total"], Decimal("9525.10"))  # not overwritten
