@@ -12,17 +12,17 @@ from .utils import notification
 
 try:
     from payroll_xero.bills import ACCPAYCREDIT
-    from payroll_xero.client import bill_differences
+    from payroll_xero.client import GONE_STATUSES, bill_differences
     from payroll_xero.errors import XeroError
 except ImportError:  # pragma: no cover - checked by external_dependencies
     ACCPAYCREDIT = "ACCPAYCREDIT"
     bill_differences = None
+    GONE_STATUSES = ("DELETED", "VOIDED")
     XeroError = Exception
 
 _logger = logging.getLogger(__name__)
 _UTC = timezone.utc
 
-GONE = ("VOIDED", "DELETED")
 FIRST_LOOK_MARGIN = timedelta(minutes=5)  # the first read-back starts this long before the oldest send
 
 
@@ -94,7 +94,7 @@ class XeroBillRecordStatus(models.Model):
         """Store what Xero says of this record's bill; returns 1 when it newly differs from what was sent."""
         self.ensure_one()
         changes = ()
-        if found.status not in GONE:
+        if found.status not in GONE_STATUSES:
             contact_id = self.employee_id.sudo().xero_contact_id or None
             try:
                 changes = bill_differences(self._xero_bill(), found, contact_id)
@@ -165,7 +165,10 @@ class XeroBillRecordStatus(models.Model):
 
     def _xero_refresh_connection(self, connection, records):
         by_id = {r.xero_id: r for r in records if r.xero_id}
-        since = connection.xero_checked_until or (min(records.mapped("sent_at")) - FIRST_LOOK_MARGIN)
+        sent = [when for when in records.mapped("sent_at") if when]
+        since = connection.xero_checked_until or (min(sent) - FIRST_LOOK_MARGIN if sent else None)
+        if since is None:
+            return True
         try:
             client = connection._xero_client()
             for page in client.changed_bills(fields.Datetime.to_datetime(since).replace(tzinfo=_UTC)):
