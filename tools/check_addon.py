@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Static checks of an Odoo 18 addon that catch what would break an install.
+"""Static checks of an Odoo 18.0 / 19.0 addon that catch what would break an install.
 
-Run without Odoo: the manifest is sound and names files that exist, every XML
-file parses and uses no pre-17 view syntax, every model has an access row, and
-OCA's pylint-odoo finds nothing.
+Run without Odoo: the manifest is sound, names files that exist and has a series-free version (one tree
+installs on both series), every XML file parses and uses no pre-17 view syntax nor a field that exists on
+one series only, the Python uses no API of one series only outside models/compat.py, every model has an
+access row, and OCA's pylint-odoo finds nothing.
 
 Usage: check_addon.py addons/hr_payroll_xero
 """
@@ -12,14 +13,33 @@ from __future__ import annotations
 
 import ast
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 REQUIRED_MANIFEST_KEYS = ("name", "version", "license", "depends", "data")
-# We are not an OCA repository: its author rule does not apply.
-PYLINT_DISABLED = ("manifest-required-author",)
+SERIES = ("18.0", "19.0")
+# We are not an OCA repository: its author rule does not apply. The version is series-free on purpose (OCA's
+# rule wants one series prefix; Odoo reads x.y.z as <series>.x.y.z on each series).
+PYLINT_DISABLED = ("manifest-required-author", "manifest-version-format")
+# Fields that exist on one series only, by model: XML data naming them fails to load on the other series.
+ONE_SERIES_FIELDS = {
+    "res.groups": {"category_id": "19.0 has privilege_id", "users": "19.0 has user_ids / all_user_ids"},
+    "ir.actions.server": {"groups_id": "19.0 has group_ids"},
+    "ir.actions.act_window": {"groups_id": "19.0 has group_ids"},
+    "ir.ui.menu": {"groups_id": "19.0 has group_ids"},
+}
+ONE_SERIES_MODELS = {"hr.contract": "19.0 has none: contracts are hr.version"}
+# Python API of one series only: (text, why); models/compat.py is the one place allowed to use them.
+ONE_SERIES_PYTHON = (
+    ("_sql_constraints", "ignored by 19.0: declare them with compat.sql_constraints"),
+    ('"hr.contract"', "gone in 19.0: use the compat contract helpers"),
+    (".users.", "res.groups.users is gone in 19.0: use compat.group_users"),
+    ("enter_test_mode(", "gone in 19.0: use compat.enter_registry_test_mode"),
+    ("contract_ids", "gone from hr.employee in 19.0: use the compat contract helpers"),
+)
 
 
 def check_manifest(addon: Path) -> list[str]:
@@ -28,8 +48,12 @@ def check_manifest(addon: Path) -> list[str]:
     for key in REQUIRED_MANIFEST_KEYS:
         if key not in manifest:
             errors.append(f"__manifest__.py: missing key {key!r}")
-    if not str(manifest.get("version", "")).startswith("18.0."):
-        errors.append(f"__manifest__.py: version {manifest.get('version')!r} is not an 18.0.x.y.z version")
+    version = str(manifest.get("version", ""))
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        errors.append(
+            f"__manifest__.py: version {version!r} is not x.y.z: a series prefix makes the other series of "
+            f"{', '.join(SERIES)} refuse the module"
+        )
     for key in ("data", "demo"):
         for name in manifest.get(key, []):
             if not (addon / name).is_file():
@@ -47,11 +71,37 @@ def check_xml(addon: Path) -> list[str]:
             errors.append(f"{rel}: does not parse: {exc}")
             continue
         for element in tree.iter():
+            model = element.get("model")
+            if element.tag == "record" and model in ONE_SERIES_MODELS:
+                errors.append(f"{rel}: a {model} record: {ONE_SERIES_MODELS[model]}")
+            if element.tag == "record" and model in ONE_SERIES_FIELDS:
+                for field in element.iter("field"):
+                    why = ONE_SERIES_FIELDS[model].get(field.get("name"))
+                    if why:
+                        errors.append(
+                            f"{rel}: {model} field {field.get('name')} exists on one series only ({why})"
+                        )
             if element.tag == "tree":
                 errors.append(f"{rel}: <tree> is gone in Odoo 18, use <list>")
             for attr in ("attrs", "states"):
                 if attr in element.attrib:
                     errors.append(f"{rel}: {attr}= on <{element.tag}> is gone in Odoo 18; use expressions")
+    return errors
+
+
+STRIP = '.("'
+
+
+def check_series_python(addon: Path) -> list[str]:
+    errors = []
+    for path in sorted(addon.rglob("*.py")):
+        rel = path.relative_to(addon)
+        if rel == Path("models/compat.py") or "migrations" in rel.parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for text, why in ONE_SERIES_PYTHON:
+                if text in line.split("#")[0]:
+                    errors.append(f"{rel}:{number}: {text.strip(STRIP)} {why}")
     return errors
 
 
@@ -108,7 +158,7 @@ def run_pylint_odoo(addon: Path) -> list[str]:
         "--disable=all",
         "--enable=odoolint",
         "--disable=" + ",".join(PYLINT_DISABLED),
-        "--valid-odoo-versions=18.0",
+        "--valid-odoo-versions=" + ",".join(SERIES),
         "--score=n",
         str(addon),
     ]
@@ -126,7 +176,13 @@ def main(argv: list[str]) -> int:
     if not (addon / "__manifest__.py").is_file():
         print(f"{addon}: not an addon (no __manifest__.py)", file=sys.stderr)
         return 2
-    errors = check_manifest(addon) + check_xml(addon) + check_access(addon) + run_pylint_odoo(addon)
+    errors = (
+        check_manifest(addon)
+        + check_xml(addon)
+        + check_series_python(addon)
+        + check_access(addon)
+        + run_pylint_odoo(addon)
+    )
     for error in errors:
         print(f"{addon.name}: {error}")
     print(f"addon static checks: {len(errors)} problem(s) in {addon}")

@@ -3,7 +3,9 @@
 {
     "name": "Payroll to Xero",
     "summary": "Post payslip batches to Xero as bills, exactly once",
-    "version": "18.0.1.0.0",
+    # One tree for Odoo 18.0 and 19.0: a version without its series is read as the running series' own
+    # (18.0.1.1.0 on Odoo 18.0, 19.0.1.1.0 on Odoo 19.0); what else differs is in models/compat.py.
+    "version": "1.1.0",
     "license": "LGPL-3",
     "category": "Payroll",
     "author": "hr_payroll_xero contributors",

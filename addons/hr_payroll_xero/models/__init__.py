@@ -1,3 +1,4 @@
+from . import compat
 from . import res_company
 from . import res_config_settings
 from . import xero_connection

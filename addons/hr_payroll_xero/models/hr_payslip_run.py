@@ -16,6 +16,7 @@ import psycopg2
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from .compat import payslip_line_currency
 from .const import EDITABLE_STATUSES, USABLE_CONNECTION_STATES
 from .utils import window_action
 
@@ -193,7 +194,7 @@ class HrPayslipRun(models.Model):
             sign = -1 if credit else 1
             for rule, currency, employee_ids, line_totals in Line._read_group(
                 [*base, ("slip_id.credit_note", "=", credit)],
-                ["salary_rule_id", "currency_id"],
+                ["salary_rule_id", payslip_line_currency(Line)],
                 ["employee_id:array_agg", "total:array_agg"],
             ):
                 rule_id, currency_id = rule.id, currency.id

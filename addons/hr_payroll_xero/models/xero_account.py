@@ -1,7 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from .compat import sql_constraints
 
+
+@sql_constraints(
+    (
+        "xero_id_uniq",
+        "unique(connection_id, xero_id)",
+        "A Xero account is synchronized once per connection.",
+    ),
+)
 class XeroAccount(models.Model):
     _name = "xero.account"
     _description = "Xero Account"
@@ -21,14 +30,6 @@ class XeroAccount(models.Model):
     active = fields.Boolean(default=True, help="Archived or gone in Xero.")
     connection_id = fields.Many2one("xero.connection", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one("res.company", required=True, index=True)
-
-    _sql_constraints = [
-        (
-            "xero_id_uniq",
-            "unique(connection_id, xero_id)",
-            "A Xero account is synchronized once per connection.",
-        ),
-    ]
 
     @api.depends("code", "name")
     def _compute_display_name(self):

@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     ACCPAY, ACCPAYCREDIT = "ACCPAY", "ACCPAYCREDIT"
     Bill = content_digest = None
 
+from .compat import sql_constraints
 from .const import (  # the MAX_ names are also read from here by older imports
     MAX_CONTACT_NAME,
     MAX_CONTACT_NUMBER,
@@ -34,6 +35,13 @@ from .const import (  # the MAX_ names are also read from here by older imports
 _logger = logging.getLogger(__name__)
 
 
+@sql_constraints(
+    (
+        "number_company_uniq",
+        "unique(company_id, invoice_number)",
+        "A bill number exists once per company: generate again instead of copying a record.",
+    ),
+)
 class XeroBillRecord(models.Model):
     _name = "xero.bill.record"
     _description = "Xero Bill Record"
@@ -128,14 +136,6 @@ class XeroBillRecord(models.Model):
     generated_at = fields.Datetime(readonly=True, copy=False)
     sent_at = fields.Datetime(readonly=True, copy=False)
     line_ids = fields.One2many("xero.bill.record.line", "record_id", string="Lines", readonly=True)
-
-    _sql_constraints = [
-        (
-            "number_company_uniq",
-            "unique(company_id, invoice_number)",
-            "A bill number exists once per company: generate again instead of copying a record.",
-        ),
-    ]
 
     # ------------------------------------------------------------------ protection
 

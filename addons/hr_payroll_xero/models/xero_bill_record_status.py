@@ -7,6 +7,7 @@ from datetime import timedelta, timezone
 from odoo import fields, models, modules
 from odoo.exceptions import UserError
 
+from .compat import group_users
 from .const import USABLE_CONNECTION_STATES, XERO_STATUSES
 from .utils import notification
 
@@ -121,7 +122,7 @@ class XeroBillRecordStatus(models.Model):
         self.message_post(
             body=self.env._("The bill was changed in Xero: %s", "; ".join(changes)),
         )
-        managers = self.env.ref("hr_payroll_xero.group_xero_manager").users.filtered(
+        managers = group_users(self.env.ref("hr_payroll_xero.group_xero_manager")).filtered(
             lambda u: self.company_id in u.company_ids
         )
         for user in managers:

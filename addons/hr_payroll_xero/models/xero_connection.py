@@ -11,6 +11,7 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     oauth = None
     XeroError = Exception
 
+from .compat import sql_constraints
 from .const import CALLBACK_PATH, REFRESH_MARGIN, USABLE_CONNECTION_STATES
 from .utils import notification, window_action
 
@@ -21,6 +22,9 @@ class XeroReconnectError(UserError):
     """Xero refused the refresh token: the connection was moved to "needs reconnect" (committed)."""
 
 
+@sql_constraints(
+    ("company_uniq", "unique(company_id)", "A company has one Xero connection."),
+)
 class XeroConnection(models.Model):
     _name = "xero.connection"
     _description = "Xero Connection"
@@ -88,10 +92,6 @@ class XeroConnection(models.Model):
         help="Statuses of the bills sent are read back from Xero for what changed since this time (nightly).",
     )
     account_count = fields.Integer(compute="_compute_account_count")
-
-    _sql_constraints = [
-        ("company_uniq", "unique(company_id)", "A company has one Xero connection."),
-    ]
 
     # ------------------------------------------------------------------ computes
 

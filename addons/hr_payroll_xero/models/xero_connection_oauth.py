@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     oauth = None
     ReconnectNeeded = XeroError = Exception
 
+from .compat import group_users
 from .const import (
     LOCK_WAIT,
     REFRESH_MARGIN,
@@ -334,7 +335,7 @@ class XeroConnection(models.Model):
             ) from None
 
     def _xero_ask_managers_to_reconnect(self, reason):
-        managers = self.env.ref("hr_payroll_xero.group_xero_manager").users.filtered(
+        managers = group_users(self.env.ref("hr_payroll_xero.group_xero_manager")).filtered(
             lambda user: self.company_id in user.company_ids
         )
         for user in managers[:5]:

@@ -1,7 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from .compat import sql_constraints
 
+
+@sql_constraints(
+    ("connection_uniq", "unique(connection_id)", "A Xero connection has one token set."),
+)
 class XeroConnectionToken(models.Model):
     """The OAuth token set of a connection, in a row of its own.
 
@@ -18,7 +23,3 @@ class XeroConnectionToken(models.Model):
     access_token = fields.Char(copy=False)
     refresh_token = fields.Char(copy=False)
     expires_at = fields.Datetime(copy=False)
-
-    _sql_constraints = [
-        ("connection_uniq", "unique(connection_id)", "A Xero connection has one token set."),
-    ]

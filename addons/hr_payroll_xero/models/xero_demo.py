@@ -3,12 +3,40 @@ import logging
 
 from odoo import api, models
 
+from .compat import employees_with_running_contract, set_running_contract
+
 _logger = logging.getLogger(__name__)
 
 
 class XeroDemo(models.AbstractModel):
     _name = "xero.demo"
     _description = "Xero Payroll Demo Data"
+
+    @api.model
+    def _xero_demo_contracts(self, structure_id, contracts):
+        """Give each demo employee a running contract on ``structure_id``: ``contracts`` lists
+        ``(employee xml id, start date, monthly wage)``. The contract takes the employee's company, department
+        and working schedule, and the xml id ``contract_<name>`` (``employee_<name>``'s)."""
+        structure = self.env["hr.payroll.structure"].browse(structure_id)
+        for employee_xmlid, date_start, wage in contracts:
+            contract_xmlid = "hr_payroll_xero." + employee_xmlid.replace("employee_", "contract_", 1)
+            if self.env.ref(contract_xmlid, raise_if_not_found=False):
+                continue
+            employee = self.env.ref("hr_payroll_xero." + employee_xmlid)
+            contract = set_running_contract(
+                employee,
+                name=f"{employee.name} - {employee.job_title}",
+                structure=structure,
+                wage=wage,
+                date_start=date_start,
+                company_id=employee.company_id.id,
+                department_id=employee.department_id.id,
+                resource_calendar_id=employee.resource_calendar_id.id,
+            )
+            self.env["ir.model.data"]._update_xmlids(
+                [{"xml_id": contract_xmlid, "record": contract, "noupdate": True}]
+            )
+        return True
 
     @api.model
     def _xero_demo_compute_batch(self, run_id, overtime_hours=None):
@@ -23,9 +51,7 @@ class XeroDemo(models.AbstractModel):
             return False
         company = run.company_id
         overtime = {self.env.ref(xmlid).id: hours for xmlid, hours in (overtime_hours or {}).items() if hours}
-        employees = self.env["hr.employee"].search(
-            [("company_id", "=", company.id), ("contract_id.state", "=", "open")], order="name"
-        )
+        employees = employees_with_running_contract(self.env, company)
         Payslip = self.env["hr.payslip"].with_company(company)
         vals_list = []
         for employee in employees:

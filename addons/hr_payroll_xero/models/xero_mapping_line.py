@@ -1,9 +1,17 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from .compat import sql_constraints
 from .xero_bill_record import MAX_DESCRIPTION
 
 
+@sql_constraints(
+    (
+        "rule_type_uniq",
+        "unique(type_id, salary_rule_id)",
+        "A pay item appears once in a mapping type: edit its existing line instead of adding another.",
+    ),
+)
 class XeroMappingLine(models.Model):
     _name = "xero.mapping.line"
     _description = "Xero Mapping Line"
@@ -39,14 +47,6 @@ class XeroMappingLine(models.Model):
     description = fields.Char(
         size=MAX_DESCRIPTION, help="Text of the bill line; the pay item's name when empty."
     )
-
-    _sql_constraints = [
-        (
-            "rule_type_uniq",
-            "unique(type_id, salary_rule_id)",
-            "A pay item appears once in a mapping type: edit its existing line instead of adding another.",
-        ),
-    ]
 
     @api.depends("salary_rule_id", "type_id")
     def _compute_display_name(self):

@@ -4,6 +4,7 @@ import re
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .compat import sql_constraints
 from .xero_bill_record import MAX_CONTACT_NAME, MAX_TRACKING_NAME
 
 GROUPINGS = [("run", "One bill per batch"), ("employee", "One bill per employee")]
@@ -17,6 +18,18 @@ def code_from_name(name):
     return re.sub(r"[^A-Z0-9]+", "-", (name or "").upper()).strip("-")[:MAX_CODE]
 
 
+@sql_constraints(
+    (
+        "code_company_uniq",
+        "unique(company_id, code)",
+        "Each mapping type of a company needs its own code: it is part of the bill numbers.",
+    ),
+    (
+        "due_days_positive",
+        f"CHECK(due_days >= 0 AND due_days <= {MAX_DUE_DAYS})",
+        "The due date is between the payment date and ten years after it.",
+    ),
+)
 class XeroMappingType(models.Model):
     _name = "xero.mapping.type"
     _description = "Xero Mapping Type"
@@ -70,19 +83,6 @@ class XeroMappingType(models.Model):
     line_ids = fields.One2many("xero.mapping.line", "type_id", string="Pay Items", copy=True)
     record_ids = fields.One2many("xero.bill.record", "type_id", string="Bills")
     record_count = fields.Integer(compute="_compute_record_count")
-
-    _sql_constraints = [
-        (
-            "code_company_uniq",
-            "unique(company_id, code)",
-            "Each mapping type of a company needs its own code: it is part of the bill numbers.",
-        ),
-        (
-            "due_days_positive",
-            f"CHECK(due_days >= 0 AND due_days <= {MAX_DUE_DAYS})",
-            "The due date is between the payment date and ten years after it.",
-        ),
-    ]
 
     @api.model_create_multi
     def create(self, vals_list):

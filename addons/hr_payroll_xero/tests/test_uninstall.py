@@ -2,6 +2,7 @@
 from odoo.tests import TransactionCase, tagged
 
 from ..hooks import uninstall_hook
+from ..models.compat import unlink_employees
 
 
 @tagged("post_install", "-at_install")
@@ -24,6 +25,5 @@ class TestUninstall(TransactionCase):
         self.assertEqual(self.env["hr.payslip"].search([("payslip_run_id", "!=", demo_run.id)]), others)
         # what Odoo deletes next, the demo batch, contracts and employees, can now go
         demo_run.unlink()
-        employees.contract_ids.unlink()
-        employees.unlink()
+        unlink_employees(employees)
         self.assertFalse(employees.exists())
