@@ -1,7 +1,7 @@
 #!/bin/bash
 # One-shot init (the odoo-init service of docker-compose.yml), run before Odoo starts:
 #   1. when the demo database does not have hr_payroll_xero installed yet, create/complete it:
-#      odoo -d $ODOO_DB -i hr_payroll_xero --stop-after-init, with demo data (Odoo 18 loads demo data by default);
+#      odoo -d $ODOO_DB -i hr_payroll_xero --stop-after-init, with demo data (odoo.conf sets without_demo = False, read by Odoo 18 and 19);
 #   2. every time: point the module at the compose sandbox (system parameters, see below).
 # Idempotent: an existing database only gets step 2, so restarts keep your data.
 set -euo pipefail

@@ -46,6 +46,11 @@ def group_users(group):
     return group.all_user_ids if "all_user_ids" in group._fields else group.users
 
 
+def group_category(group):
+    """The ``ir.module.category`` under which ``group`` is shown (through its privilege on 19.0)."""
+    return group.privilege_id.category_id if "privilege_id" in group._fields else group.category_id
+
+
 def groups_field(model):
     """The name of the many2many of groups on actions and menus of ``model`` (e.g. ``ir.actions.server``)."""
     return "group_ids" if "group_ids" in model._fields else "groups_id"
