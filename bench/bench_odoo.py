@@ -67,7 +67,8 @@ sys.path.insert(0, str(HERE.parent / "sidecar" / "src"))
 import synthetic  # noqa: E402 - after the path insert
 
 ADDONS = HERE.parent / "addons"
-TEMPLATES = ("tmpl_payroll_account", "tmpl19_payroll")  # the first one that exists, unless --template
+# The template of each series, unless --template: Odoo 19 has no payroll_account release.
+TEMPLATES = {18: "tmpl_payroll_account", 19: "tmpl19_payroll"}
 MODULE = "hr_payroll_xero"
 PREFIX = "BN_"  # rule codes of the bench, apart from the demo's
 PERIOD = (date(2026, 10, 1), date(2026, 10, 31))
@@ -645,16 +646,15 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true", help="cProfile the generations of the largest batch"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database")
-    parser.add_argument(
-        "--template", help=f"template database (default: the first of {', '.join(TEMPLATES)})"
-    )
+    parser.add_argument("--template", help=f"template database (default: by series, {TEMPLATES})")
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
-    template = args.template or next((t for t in TEMPLATES if database_exists(args.config, t)), None)
-    if not template:
-        raise SystemExit(f"no template database: create one of {', '.join(TEMPLATES)} or pass --template")
 
     import odoo.release
+
+    template = args.template or TEMPLATES.get(odoo.release.version_info[0])
+    if not template or not database_exists(args.config, template):
+        raise SystemExit(f"no template database {template!r}: create it or pass --template")
 
     print(f"machine: {machine()}")
     print(f"odoo: {odoo.release.version} ({Path(odoo.release.__file__).parent.parent})")
