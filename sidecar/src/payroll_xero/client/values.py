@@ -15,6 +15,10 @@ CREDIT_IDS_BATCH = 25  # credit notes per where=CreditNoteID==Guid(...) OR ... c
 CLOCK_MARGIN = timedelta(
     minutes=5
 )  # our clock vs Xero's: a watermark never passes the run's start minus this
+# Account types Xero refuses on bill lines: BANK (bank, credit card and PayPal accounts alike, told apart by
+# their BankAccountType) takes payments, never a line. Every other type takes them unless it is a system
+# account (Accounts Payable, GST, Retained Earnings...) or archived.
+UNPOSTABLE_ACCOUNT_TYPES = frozenset({"BANK"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,14 @@ class Account:
 
     @property
     def is_postable(self) -> bool:
-        """ACTIVE, with a code, and not a system account."""
-        return bool(self.code) and self.status == "ACTIVE" and not self.system_account
+        """Whether a bill line may use this account: ACTIVE, with a code, not a system account and not of a
+        type Xero refuses on bill lines (:data:`UNPOSTABLE_ACCOUNT_TYPES`: bank accounts)."""
+        return (
+            bool(self.code)
+            and self.status == "ACTIVE"
+            and not self.system_account
+            and self.type not in UNPOSTABLE_ACCOUNT_TYPES
+        )
 
 
 @dataclass(frozen=True, slots=True)
