@@ -38,6 +38,7 @@ from .values import (
     TrackingCategory,
     XeroBill,
     XeroBillLine,
+    namesake_contact_name,
 )
 
 
@@ -66,5 +67,6 @@ __all__ = [
     "bill_differences",
     "idempotency_key",
     "limiter_for",
+    "namesake_contact_name",
     "readable_errors",
 ]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from ..bill_values import MAX_CONTACT_NAME
+
 BATCH_SIZE = 50  # documents per create call (Xero suggests about 50)
 LOOKUP_BATCH = 25  # numbers per lookup call (keeps URLs short)
 GONE_STATUSES = ("DELETED", "VOIDED")
@@ -19,6 +21,17 @@ CLOCK_MARGIN = timedelta(
 # their BankAccountType) takes payments, never a line. Every other type takes them unless it is a system
 # account (Accounts Payable, GST, Retained Earnings...) or archived.
 UNPOSTABLE_ACCOUNT_TYPES = frozenset({"BANK"})
+
+
+def namesake_contact_name(name: str, contact_number: str) -> str:
+    """The name of an employee's contact when Xero already has another contact called ``name``:
+    "Name (number)" (Xero's contact names are unique).
+
+    It holds at most :data:`MAX_CONTACT_NAME` characters, as Xero requires: a long name is cut, never the
+    number, which is what tells the namesakes apart.
+    """
+    suffix = f" ({contact_number})"
+    return name[: max(0, MAX_CONTACT_NAME - len(suffix))].rstrip() + suffix
 
 
 @dataclass(frozen=True, slots=True)
