@@ -9,6 +9,7 @@ try:
         MAX_INVOICE_NUMBER,
         MAX_TRACKING_NAME,
     )
+    from payroll_xero.client import UNPOSTABLE_ACCOUNT_TYPES
     from payroll_xero.model import MAX_DUE_DAYS
 except ImportError:  # pragma: no cover - checked by external_dependencies
     MAX_INVOICE_NUMBER = MAX_CONTACT_NAME = 255
@@ -16,6 +17,7 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     MAX_DESCRIPTION = 4000
     MAX_TRACKING_NAME = 100
     MAX_DUE_DAYS = 3650
+    UNPOSTABLE_ACCOUNT_TYPES = frozenset({"BANK"})
 
 # --- connections
 # States of a connection in which it can talk to Xero (an error is a failed sync, not a lost consent).
