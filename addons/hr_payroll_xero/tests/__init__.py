@@ -1,4 +1,5 @@
 from . import test_connection
+from . import test_connection_protection
 from . import test_generate
 from . import test_push
 from . import test_mapping
