@@ -9,6 +9,7 @@ try:
         MAX_INVOICE_NUMBER,
         MAX_TRACKING_NAME,
     )
+    from payroll_xero.client import UNPOSTABLE_ACCOUNT_TYPES
     from payroll_xero.model import MAX_DUE_DAYS
 except ImportError:  # pragma: no cover - checked by external_dependencies
     MAX_INVOICE_NUMBER = MAX_CONTACT_NAME = 255
@@ -16,6 +17,7 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     MAX_DESCRIPTION = 4000
     MAX_TRACKING_NAME = 100
     MAX_DUE_DAYS = 3650
+    UNPOSTABLE_ACCOUNT_TYPES = frozenset({"BANK"})
 
 # --- connections
 # States of a connection in which it can talk to Xero (an error is a failed sync, not a lost consent).
@@ -26,6 +28,17 @@ SESSION_SCOPE = "hr_payroll_xero.oauth_session"  # HMAC scope of the browser ses
 STATE_LIFETIME = 600  # seconds the admin has to consent in Xero
 REFRESH_MARGIN = 120  # refresh an access token that expires within 2 minutes
 LOCK_WAIT = 15  # seconds a worker waits for another one's refresh
+# What only the module's flows set on a connection (Connect to Xero, the callback, Choose the organisation,
+# Synchronize, the token refresh, Disconnect): never written directly, not even by a system administrator.
+FLOW_CONNECTION_FIELDS = (
+    "state",
+    "tenant_id",
+    "tenant_name",
+    "pending_tenants",
+    "token_ids",
+    "oauth_nonce",
+    "oauth_code_verifier",
+)
 
 # --- bill records
 # Xero statuses of a bill that can still be edited or deleted (approved ones are voided, paid ones are final).

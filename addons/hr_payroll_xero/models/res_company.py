@@ -59,14 +59,33 @@ class ResCompany(models.Model):
                 )
             )
 
+    @api.model
+    def _xero_activate_currency(self, code):
+        """Bills go out in ``code``: make Odoo's currency of that code active, as Odoo does for a company's own
+        currency. The web client knows only active currencies: the records' amounts show with its symbol."""
+        currency = (
+            self.env["res.currency"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("name", "=", code)], limit=1)
+        )
+        if currency and not currency.active:
+            currency.active = True
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             if vals.get("xero_currency_code"):
                 vals["xero_currency_code"] = vals["xero_currency_code"].strip().upper()
-        return super().create(vals_list)
+        companies = super().create(vals_list)
+        for code in {vals["xero_currency_code"] for vals in vals_list if vals.get("xero_currency_code")}:
+            self._xero_activate_currency(code)
+        return companies
 
     def write(self, vals):
         if vals.get("xero_currency_code"):
             vals["xero_currency_code"] = vals["xero_currency_code"].strip().upper()
-        return super().write(vals)
+        result = super().write(vals)
+        if vals.get("xero_currency_code"):
+            self._xero_activate_currency(vals["xero_currency_code"])
+        return result

@@ -2,6 +2,15 @@
 from odoo import api, fields, models
 
 from .compat import sql_constraints
+from .const import UNPOSTABLE_ACCOUNT_TYPES
+
+# The accounts a bill line may use, as the sidecar's ``Account.is_postable`` says (active ones only: archived
+# accounts are inactive): a code, not a Xero system account, not of a type Xero refuses on bill lines (BANK).
+POSTABLE_ACCOUNT_DOMAIN = [
+    ("code", "!=", False),
+    ("system_account", "=", False),
+    ("account_type", "not in", sorted(UNPOSTABLE_ACCOUNT_TYPES)),
+]
 
 
 @sql_constraints(
@@ -43,6 +52,10 @@ class XeroAccount(models.Model):
             return self.env._("is archived in Xero")
         if self.system_account:
             return self.env._("is a Xero system account that cannot take bill lines")
+        if self.account_type in UNPOSTABLE_ACCOUNT_TYPES:
+            return self.env._(
+                "is a %(type)s account in Xero, which cannot take bill lines", type=self.account_type
+            )
         return ""
 
     def action_sync_accounts(self):

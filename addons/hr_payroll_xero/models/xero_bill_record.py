@@ -207,13 +207,21 @@ class XeroBillRecord(models.Model):
 
     @api.depends("currency_code")
     def _compute_currency_id(self):
-        codes = set(self.mapped("currency_code")) - {False}
-        currencies = (
-            self.env["res.currency"].with_context(active_test=False).search([("name", "in", list(codes))])
-        )
-        by_code = {currency.name: currency for currency in currencies}
+        """The currency of the bill (its amounts, and its lines' through them), never the company's: a bill in
+        HKD of a company in USD shows HKD's symbol and decimals. A code Odoo does not know gives none (the
+        amounts show bare, beside the code) rather than another currency's symbol."""
+        by_code = self._xero_currencies(self.mapped("currency_code"))
         for record in self:
-            record.currency_id = by_code.get(record.currency_code, record.company_id.currency_id)
+            record.currency_id = by_code.get(record.currency_code, False)
+
+    @api.model
+    def _xero_currencies(self, codes):
+        """{ISO code: res.currency} of ``codes``, archived currencies included."""
+        codes = sorted(set(codes) - {False, None, ""})
+        if not codes:
+            return {}
+        currencies = self.env["res.currency"].with_context(active_test=False).search([("name", "in", codes)])
+        return {currency.name: currency for currency in currencies}
 
     @api.depends("payload")
     def _compute_payload_display(self):

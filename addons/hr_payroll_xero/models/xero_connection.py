@@ -2,7 +2,7 @@
 import logging
 
 from odoo import api, fields, models, modules
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 try:
     from payroll_xero import oauth
@@ -12,7 +12,7 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     XeroError = Exception
 
 from .compat import sql_constraints
-from .const import CALLBACK_PATH, REFRESH_MARGIN, USABLE_CONNECTION_STATES
+from .const import CALLBACK_PATH, FLOW_CONNECTION_FIELDS, REFRESH_MARGIN, USABLE_CONNECTION_STATES
 from .utils import notification, window_action
 
 _logger = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class XeroConnection(models.Model):
         ],
         default="draft",
         required=True,
+        readonly=True,
         copy=False,
         tracking=True,
     )
@@ -92,6 +93,38 @@ class XeroConnection(models.Model):
         help="Statuses of the bills sent are read back from Xero for what changed since this time (nightly).",
     )
     account_count = fields.Integer(compute="_compute_account_count")
+
+    # ------------------------------------------------------------------ protection
+
+    def _xero_check_flow_fields(self, names):
+        """Refuse a direct change of what only the module's flows set (``FLOW_CONNECTION_FIELDS``: the state,
+        the organisation, the tokens, the consent under way), to anyone, system administrators included.
+
+        The flows check the user's group first and then write these fields as superuser. A context key
+        would not do: the context of an RPC call is the caller's.
+        """
+        if self.env.su:
+            return
+        refused = [name for name in FLOW_CONNECTION_FIELDS if name in names]
+        if refused:
+            raise AccessError(
+                self.env._(
+                    "Xero connection %(name)s: %(fields)s cannot be written directly. Use Connect to Xero, "
+                    "Choose the organisation or Disconnect on the connection instead.",
+                    name=", ".join(self.mapped("display_name")) or names.get("name") or self.env._("(new)"),
+                    fields=", ".join(f"{self._fields[name].string} ({name})" for name in refused),
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._xero_check_flow_fields(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._xero_check_flow_fields(vals)
+        return super().write(vals)
 
     # ------------------------------------------------------------------ computes
 
@@ -337,7 +370,8 @@ class XeroConnection(models.Model):
         gone = Account.browse([r.id for xid, r in existing.items() if xid not in seen and r.active])
         gone.write({"active": False, "status": "DELETED"})
         counts["archived"] += len(gone)
-        self.write(
+        # The caller checked the user (action_sync_accounts: a Xero manager) or is the cron.
+        self.sudo().write(
             {
                 "base_currency": organisation.base_currency,
                 "currency_codes": ",".join(organisation.currencies),
@@ -364,12 +398,7 @@ class XeroConnection(models.Model):
                 _logger.warning("Xero connection %s: nightly sync needs a reconnect: %s", connection.id, exc)
             except (XeroError, UserError) as exc:
                 _logger.warning("Xero connection %s: nightly sync failed: %s", connection.id, exc)
-                connection.write(
-                    {
-                        "last_error": str(exc),
-                        "state": "error",
-                    }
-                )
+                connection.sudo().write({"last_error": str(exc), "state": "error"})
             if not modules.module.current_test:
                 # One company's sync (and its rotated token) is kept even if a later one fails badly.
                 self.env.cr.commit()  # pylint: disable=invalid-commit

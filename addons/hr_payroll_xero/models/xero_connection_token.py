@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 from .compat import sql_constraints
 
@@ -23,3 +24,24 @@ class XeroConnectionToken(models.Model):
     access_token = fields.Char(copy=False)
     refresh_token = fields.Char(copy=False)
     expires_at = fields.Datetime(copy=False)
+
+    def _xero_check_flow(self, names):
+        """Tokens come from Xero only: the consent and the locked refresh store them as superuser; nobody
+        writes one directly (system administrators included)."""
+        if not self.env.su:
+            raise AccessError(
+                self.env._(
+                    "Xero tokens cannot be written directly (%(fields)s): they come from Xero when a Xero "
+                    "manager clicks Connect to Xero on the connection.",
+                    fields=", ".join(sorted(names)),
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._xero_check_flow({name for vals in vals_list for name in vals})
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._xero_check_flow(vals)
+        return super().write(vals)

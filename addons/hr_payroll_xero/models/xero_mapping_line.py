@@ -2,7 +2,12 @@
 from odoo import api, fields, models
 
 from .compat import sql_constraints
+from .xero_account import POSTABLE_ACCOUNT_DOMAIN
 from .xero_bill_record import MAX_DESCRIPTION
+
+# The accounts a line may choose: the company's, of an active connection, that take bill lines.
+_POSTABLE = ", ".join(repr(term) for term in POSTABLE_ACCOUNT_DOMAIN)
+ACCOUNT_DOMAIN = f"[('company_id', '=', company_id), ('connection_id.active', '=', True), {_POSTABLE}]"
 
 
 @sql_constraints(
@@ -34,8 +39,9 @@ class XeroMappingLine(models.Model):
         string="Xero Account",
         required=True,
         ondelete="restrict",
-        domain="[('company_id', '=', company_id), ('connection_id.active', '=', True)]",
-        help="Active accounts of the company's Xero organisation; type the code or the name.",
+        domain=ACCOUNT_DOMAIN,
+        help="Active accounts of the company's Xero organisation that take bill lines (no bank or system "
+        "account); type the code or the name.",
     )
     account_code = fields.Char(related="account_id.code", string="Account Code")
     sign = fields.Selection(

@@ -1,4 +1,5 @@
 from . import test_connection
+from . import test_connection_protection
 from . import test_generate
 from . import test_push
 from . import test_mapping
@@ -7,3 +8,4 @@ from . import test_record_security
 from . import test_oauth_security
 from . import test_status
 from . import test_install
+from . import test_bill_currency

@@ -4,6 +4,7 @@ from psycopg2 import IntegrityError
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
+from odoo.tools.safe_eval import safe_eval
 
 from .common import XeroPayrollCase
 
@@ -46,6 +47,20 @@ class TestMapping(XeroPayrollCase):
         names = [name for _id, name in self.env["xero.account"].name_search("Old Wages", ours)]
         self.assertEqual(names, [])
         self.assertEqual(self.env["xero.account"].name_search("477", ours)[0][0], self.accounts["477"].id)
+
+    def test_bank_and_system_accounts_are_not_offered_on_a_mapping_line(self):
+        field = self.env["xero.mapping.line"]._fields["account_id"]
+        domain = safe_eval(field.domain, {"company_id": self.company.id})  # as the form evaluates it
+        ours = [*domain, ("connection_id", "=", self.connection.id)]
+        offered = self.env["xero.account"].search(ours)
+        bank, payable = self.accounts["090"], self.accounts["800"]
+        self.assertEqual((bank.account_type, bank.active), ("BANK", True))
+        self.assertEqual((payable.system_account, payable.active), ("CREDITORS", True))
+        self.assertNotIn(bank, offered)
+        self.assertNotIn(payable, offered)
+        self.assertIn(self.accounts["477"], offered)
+        self.assertEqual(self.env["xero.account"].name_search("Business Bank", ours), [])
+        self.assertEqual(self.env["xero.account"].name_search("090", ours), [])
 
     def test_coverage_lists_mapped_ignored_and_unmapped_rules(self):
         self.net_type.line_ids.filtered(lambda line: line.salary_rule_id == self.rule_housing).unlink()

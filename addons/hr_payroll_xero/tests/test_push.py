@@ -54,6 +54,25 @@ class TestPush(XeroPayrollCase):
         self.assertEqual(self._invoices(), [])
         self.assertEqual(self._writes(), [])
 
+    def test_bank_account_is_refused_before_sending_and_names_the_account_and_the_line(self):
+        bank = self.accounts["090"]
+        self.assertEqual((bank.account_type, bank.active), ("BANK", True))
+        employer = self.mpf_type.line_ids.filtered(lambda line: line.salary_rule_id == self.rule_mpf_er)
+        employer.account_id = bank
+        preview = self.batch._xero_prepare()
+        self.assertIn(
+            'Account 090 Business Bank Account (line "MPF employer contributions" of mapping type "MPF") is a '
+            "BANK account in Xero, which cannot take bill lines",
+            " ".join(preview.warnings),
+        )
+        record = self.batch._xero_generate_bills()
+        self.assertEqual(record.state, "failed")
+        self.assertFalse(record.retryable)
+        self.assertIn("090 Business Bank Account", record.last_error)
+        self.assertIn('"MPF Employer" of mapping type "MPF"', record.last_error)
+        self.assertEqual(self._invoices(), [])
+        self.assertEqual(self._writes(), [])
+
     def test_currency_not_enabled_in_the_organisation_is_refused_with_the_allowed_ones(self):
         self.company.xero_currency_code = "USD"
         self.sandbox.set_currencies(self.DEMO_TENANT_ID, [])  # HKD (base) only

@@ -36,14 +36,24 @@ class XeroBillGenerate(models.TransientModel):
                 {
                     "previews": previews,
                     "errors": errors,
-                    "format_amount": self._xero_format_amount,
+                    "format_amount": self._xero_amount_formatter(previews),
                     "status_labels": status_labels,
                 },
             )
 
     @api.model
-    def _xero_format_amount(self, amount):
-        return f"{amount:,.2f}"
+    def _xero_amount_formatter(self, previews):
+        """``format_amount(amount, code)`` for the preview: ``amount`` in the currency of ``code`` (the bill's,
+        not the company's), with its symbol, position and decimals as Odoo shows them."""
+        codes = [bill["bill"].currency for preview in previews for bill in preview["bills"]]
+        codes += [preview["run"].company_id.xero_currency_code for preview in previews]
+        currencies = self.env["xero.bill.record"]._xero_currencies(codes)
+
+        def format_amount(amount, code):
+            currency = currencies.get(code)
+            return currency.format(float(amount)) if currency else f"{amount:,.2f}"
+
+        return format_amount
 
     def action_confirm(self):
         """Create the records, push them and show the batches' records."""

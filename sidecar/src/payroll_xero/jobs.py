@@ -31,7 +31,7 @@ from typing import Any, TextIO
 
 from . import oauth
 from .bills import Bill, build_bills
-from .client import Account, PushResult, TrackingCategory, XeroClient
+from .client import UNPOSTABLE_ACCOUNT_TYPES, Account, PushResult, TrackingCategory, XeroClient
 from .errors import XeroError
 from .oauth import Tenant, Token, XeroEndpoints
 
@@ -235,8 +235,8 @@ def unpostable_reason(account: Account) -> str:
         return "is archived in Xero" if status == "archived" else f"is {status} in Xero"
     if account.system_account:
         return f"is a Xero system account ({account.system_account}), which takes no bill lines"
-    if account.type == "BANK":
-        return "is a bank account, which takes no bill lines"
+    if account.type in UNPOSTABLE_ACCOUNT_TYPES:
+        return f"is a {account.type.lower()} account, which takes no bill lines"
     if not account.is_postable:
         return "takes no bill lines"
     return ""

@@ -30,6 +30,7 @@ from .values import (
     IDS_BATCH,
     LOOKUP_BATCH,
     STATUS_PAGE,
+    UNPOSTABLE_ACCOUNT_TYPES,
     Account,
     Organisation,
     PushResult,
@@ -37,6 +38,7 @@ from .values import (
     TrackingCategory,
     XeroBill,
     XeroBillLine,
+    namesake_contact_name,
 )
 
 
@@ -52,6 +54,7 @@ __all__ = [
     "IDS_BATCH",
     "LOOKUP_BATCH",
     "STATUS_PAGE",
+    "UNPOSTABLE_ACCOUNT_TYPES",
     "Account",
     "Organisation",
     "PushResult",
@@ -64,5 +67,6 @@ __all__ = [
     "bill_differences",
     "idempotency_key",
     "limiter_for",
+    "namesake_contact_name",
     "readable_errors",
 ]

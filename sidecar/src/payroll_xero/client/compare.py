@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ..bills import Bill
-from .values import XeroBill
+from .values import XeroBill, namesake_contact_name
 
 
 def _mentions(message: str, word: str) -> bool:
@@ -111,7 +111,7 @@ def _contact_differences(out: list[str], bill: Bill, found: XeroBill, contact_id
     elif found.contact_name is not None:
         names = {bill.contact_name.strip().casefold()}
         if bill.contact_number:
-            names.add(f"{bill.contact_name.strip()} ({bill.contact_number})".casefold())
+            names.add(namesake_contact_name(bill.contact_name.strip(), bill.contact_number).casefold())
         if found.contact_name.strip().casefold() not in names:
             _differ(out, "contact", found.contact_name, bill.contact_name)
 

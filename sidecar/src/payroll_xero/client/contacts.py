@@ -11,7 +11,7 @@ from ..errors import OutcomeUnknown, ValidationFailed
 from .reads import Reads
 from .sdk import chunks, contact_model, enum_value, idempotency_key, messages, where_string
 from .transport import _Unknown
-from .values import BATCH_SIZE, LOOKUP_BATCH
+from .values import BATCH_SIZE, LOOKUP_BATCH, namesake_contact_name
 
 ContactKey = tuple[str, str]
 Wanted = dict[ContactKey, tuple[str, "str | None"]]
@@ -75,7 +75,8 @@ class Contacts(Reads):
         """ContactIDs for many (name, contact_number) pairs in few calls: look up by number, then by
         name, then create the missing ones in batches. Returns (key -> ContactID, key -> errors),
         keys as :meth:`_contact_key`. A same-named contact without a number is adopted (its
-        ContactNumber is set); a namesake with another number makes "Name (number)"."""
+        ContactNumber is set); a namesake with another number makes "Name (number)", the name cut when
+        that would pass Xero's 255 characters (:func:`.values.namesake_contact_name`)."""
         wanted: Wanted = {}
         for name, number in contacts:
             key = self._contact_key(name, number)
@@ -107,7 +108,7 @@ class Contacts(Reads):
                 self._number_contact(row, number)
                 self._contacts[key] = row.contact_id
             else:
-                to_create[key] = (f"{name} ({number})", number)  # a namesake: Xero names are unique
+                to_create[key] = (namesake_contact_name(name, number), number)
         for chunk in chunks(list(to_create.items()), BATCH_SIZE):
             self._create_contacts(dict(chunk), errors)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from ..bill_values import MAX_CONTACT_NAME
+
 BATCH_SIZE = 50  # documents per create call (Xero suggests about 50)
 LOOKUP_BATCH = 25  # numbers per lookup call (keeps URLs short)
 GONE_STATUSES = ("DELETED", "VOIDED")
@@ -15,6 +17,21 @@ CREDIT_IDS_BATCH = 25  # credit notes per where=CreditNoteID==Guid(...) OR ... c
 CLOCK_MARGIN = timedelta(
     minutes=5
 )  # our clock vs Xero's: a watermark never passes the run's start minus this
+# Account types Xero refuses on bill lines: BANK (bank, credit card and PayPal accounts alike, told apart by
+# their BankAccountType) takes payments, never a line. Every other type takes them unless it is a system
+# account (Accounts Payable, GST, Retained Earnings...) or archived.
+UNPOSTABLE_ACCOUNT_TYPES = frozenset({"BANK"})
+
+
+def namesake_contact_name(name: str, contact_number: str) -> str:
+    """The name of an employee's contact when Xero already has another contact called ``name``:
+    "Name (number)" (Xero's contact names are unique).
+
+    It holds at most :data:`MAX_CONTACT_NAME` characters, as Xero requires: a long name is cut, never the
+    number, which is what tells the namesakes apart.
+    """
+    suffix = f" ({contact_number})"
+    return name[: max(0, MAX_CONTACT_NAME - len(suffix))].rstrip() + suffix
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +58,14 @@ class Account:
 
     @property
     def is_postable(self) -> bool:
-        """ACTIVE, with a code, and not a system account."""
-        return bool(self.code) and self.status == "ACTIVE" and not self.system_account
+        """Whether a bill line may use this account: ACTIVE, with a code, not a system account and not of a
+        type Xero refuses on bill lines (:data:`UNPOSTABLE_ACCOUNT_TYPES`: bank accounts)."""
+        return (
+            bool(self.code)
+            and self.status == "ACTIVE"
+            and not self.system_account
+            and self.type not in UNPOSTABLE_ACCOUNT_TYPES
+        )
 
 
 @dataclass(frozen=True, slots=True)
