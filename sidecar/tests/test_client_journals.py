@@ -211,3 +211,16 @@ def test_a_rate_limit_on_journals_is_waited_through(sandbox, client):
     [result] = client.create_journals([make_journal()])
     assert result.ok and 2 in client.sleep.calls
     assert dataclasses.replace(make_journal()).content_hash() == make_journal().content_hash()
+
+
+def test_an_authorization_refusal_without_header_is_a_missing_scope_only_on_a_call_that_names_one():
+    from types import SimpleNamespace
+
+    from payroll_xero.client.transport import _insufficient_scope
+
+    refusal = SimpleNamespace(body=b'{"Title": "Unauthorized", "Detail": "AuthorizationUnsuccessful"}')
+    assert _insufficient_scope(refusal, {}, "accounting.manualjournals")
+    assert not _insufficient_scope(refusal, {}, None)
+    expired = SimpleNamespace(body=b'{"Detail": "TokenExpired: token expired at 10/31/2026 00:00:00"}')
+    assert not _insufficient_scope(expired, {}, "accounting.manualjournals")
+    assert _insufficient_scope(expired, {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}, None)

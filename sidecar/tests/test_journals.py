@@ -345,3 +345,16 @@ def test_a_mapping_that_credits_each_debit_always_balances_without_rounding(pays
     for journal in result.journals:
         assert not any(line.is_rounding for line in journal.lines)
         assert journal.debits == journal.credits
+
+
+def test_a_journal_type_grouped_per_employee_is_refused_but_still_makes_one_journal():
+    mapping = Mapping((jtype(*PAYROLL, grouping="employee"),))
+    result = build_journals(run(payslip("E1"), payslip("E2")), mapping)
+    assert [j.key for j in result.journals] == ["PAY-2026-10/PJ"]
+    assert [p.code for p in result.errors] == ["invalid_grouping"]
+
+
+def test_build_documents_reports_a_pay_run_problem_once():
+    bill_type = MappingType("MPF", (MappingLine("MPF_ER", "478"),), "Trustee", code="MPF")
+    result = build_documents(run(payslip(), currency="HKX"), Mapping((bill_type, jtype(*PAYROLL))))
+    assert [p.code for p in result.problems] == ["invalid_currency"]
