@@ -6,7 +6,7 @@ in :mod:`payroll_xero.bills`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -132,8 +132,11 @@ def duplicate_numbers(bills: Sequence[Bill]) -> list[Problem]:
     return problems
 
 
-def mapping_problems(mapping: Mapping) -> tuple[list[Problem], dict[str, list]]:
-    """Check the mapping and index it: pay item code -> [(type index, line index)]."""
+def mapping_problems(
+    mapping: Mapping, document: str = model.DOCUMENT_BILL
+) -> tuple[list[Problem], dict[str, list]]:
+    """Check the whole mapping (every type, bill or journal) and index the types that make ``document``:
+    pay item code -> [(type index, line index)]."""
     problems: list[Problem] = []
     index: dict[str, list] = {}
     seen_keys: dict[str, str] = {}
@@ -151,24 +154,37 @@ def mapping_problems(mapping: Mapping) -> tuple[list[Problem], dict[str, list]]:
             )
         seen_keys.setdefault(key, mtype.name)
         problems.extend(_type_problems(mtype))
-        seen_items: set[str] = set()
+        wanted = mtype.document == document
+        # A journal may map a pay item twice (a debit and a credit line); a bill may not.
+        seen_items: set[str] | None = None if mtype.is_journal else set()
         for l_idx, mline in enumerate(mtype.lines):
             problem = _line_problem(mtype, mline.pay_item, mline.sign, seen_items)
             if problem is not None:
                 problems.append(problem)
                 continue
-            seen_items.add(mline.pay_item)
-            index.setdefault(mline.pay_item, []).append((t_idx, l_idx))
+            if seen_items is not None:
+                seen_items.add(mline.pay_item)
+            if wanted:
+                index.setdefault(mline.pay_item, []).append((t_idx, l_idx))
     return problems, index
 
 
 def _type_problems(mtype: MappingType) -> list[Problem]:
-    """The errors of one type's own settings: grouping, status, due days, contact."""
+    """The errors of one type's own settings: document, grouping, status, due days, contact."""
     problems = []
 
     def error(code: str, message: str) -> None:
         problems.append(Problem(ERROR, code, message, type_name=mtype.name))
 
+    if mtype.document not in model.DOCUMENTS:
+        error(
+            "invalid_document",
+            f'Type "{mtype.name}" makes "{_shorten(mtype.document, 40)}"; use "bill" or "journal".',
+        )
+        return problems
+    if mtype.is_journal:
+        _journal_type_problems(mtype, error)
+        return problems
     if mtype.grouping not in model.GROUPINGS:
         error(
             "invalid_grouping",
@@ -194,7 +210,27 @@ def _type_problems(mtype: MappingType) -> list[Problem]:
     return problems
 
 
-def _line_problem(mtype: MappingType, pay_item: str, sign: str, seen_items: set[str]) -> Problem | None:
+def _journal_type_problems(mtype: MappingType, error: Callable[[str, str], None]) -> None:
+    """The errors of a journal type: one journal per pay run, DRAFT or POSTED, a rounding account with a code."""
+    if mtype.grouping != model.GROUPING_RUN:
+        error(
+            "invalid_grouping",
+            f'Type "{mtype.name}" makes manual journals: one per pay run (grouping "run"), '
+            f'not per "{_shorten(mtype.grouping, 40)}".',
+        )
+    if mtype.status not in model.JOURNAL_STATUSES:
+        error(
+            "invalid_status",
+            f'Type "{mtype.name}" has journal status "{_shorten(mtype.status, 40)}"; '
+            f"use one of {', '.join(model.JOURNAL_STATUSES)}.",
+        )
+    if mtype.rounding_account is not None and not str(mtype.rounding_account).strip():
+        error("invalid_rounding_account", f'Type "{mtype.name}" names an empty rounding account.')
+
+
+def _line_problem(
+    mtype: MappingType, pay_item: str, sign: str, seen_items: set[str] | None
+) -> Problem | None:
     """The error of a mapping line that is not used: a wrong sign, or its pay item mapped before in the type."""
     if sign not in model.SIGNS:
         return Problem(
@@ -204,7 +240,7 @@ def _line_problem(mtype: MappingType, pay_item: str, sign: str, seen_items: set[
             pay_item=pay_item,
             type_name=mtype.name,
         )
-    if pay_item in seen_items:
+    if seen_items is not None and pay_item in seen_items:
         return Problem(
             ERROR,
             "duplicate_pay_item",
@@ -290,13 +326,25 @@ def checked_amount(slip: Payslip, code: str, value: object, problems: list[Probl
     return amount
 
 
-def unmapped_problems(unmapped: dict[str, Decimal], names: dict[str, str], mapping: Mapping) -> list[Problem]:
-    """One problem per pay item no type maps whose total is not zero (an error when all must be mapped)."""
+def unmapped_problems(
+    unmapped: dict[str, Decimal],
+    names: dict[str, str],
+    mapping: Mapping,
+    document: str = model.DOCUMENT_BILL,
+) -> list[Problem]:
+    """One problem per pay item no type maps whose total is not zero (an error when all must be mapped).
+
+    ``unmapped`` holds the pay items no type making ``document`` maps: those a type making the other
+    document maps (a journal type's, when bills are built) are mapped all the same, and not reported.
+    """
     problems = []
     severity = ERROR if mapping.require_all_mapped else WARNING
+    mapped = {
+        mline.pay_item for mtype in mapping.types if mtype.document != document for mline in mtype.lines
+    }
     for code in sorted(unmapped):
         total = unmapped[code]
-        if not total or code in mapping.ignore:
+        if not total or code in mapping.ignore or code in mapped:
             continue
         problems.append(
             Problem(
@@ -311,12 +359,12 @@ def unmapped_problems(unmapped: dict[str, Decimal], names: dict[str, str], mappi
     return problems
 
 
-def nothing_to_send(pay_run: PayRun) -> Problem:
-    """The warning of a pay run that gives no bill."""
+def nothing_to_send(pay_run: PayRun, what: str = "bill") -> Problem:
+    """The warning of a pay run that gives no ``what`` (bill, journal, or bill nor journal)."""
     if not pay_run.payslips:
         why = "has no payslips"
     else:
-        why = "gives no bill: the pay items its types map all sum to zero, or none is mapped"
+        why = f"gives no {what}: the pay items its types map all sum to zero, or none is mapped"
     return Problem(
         WARNING,
         "nothing_to_send",

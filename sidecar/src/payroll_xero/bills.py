@@ -3,6 +3,10 @@
 This is the only place where bill arithmetic lives: the command line and the
 Odoo addon both call :func:`build_bills` and send what it returns.
 
+Types that make manual journals (``document="journal"``) are :func:`payroll_xero.journals.build_journals`'s:
+build_bills checks them with the whole mapping but makes nothing of them, and the pay items they map are
+mapped (not reported as unmapped).
+
 Rules, in short:
 
 * each mapping line sums its pay item over the payslips (per employee for
@@ -23,8 +27,10 @@ Problem codes (``Problem.code``); errors block sending, warnings inform:
 code                   severity  meaning
 =====================  ========  ====================================================
 ``duplicate_type``     error     two types share a code
-``invalid_grouping``   error     a type's grouping is neither run nor employee
-``invalid_status``     error     a type's bill status is not one Xero takes
+``invalid_document``   error     a type makes neither a bill nor a journal
+``invalid_grouping``   error     a type's grouping is neither run nor employee (a journal
+                                 type's is not run)
+``invalid_status``     error     a type's bill (or journal) status is not one Xero takes
 ``invalid_due_days``   error     a type's due days are not 0 to :data:`MAX_DUE_DAYS`
 ``missing_contact``    error     a per-run type has no contact name
 ``invalid_sign``       error     a mapping line's sign is neither + nor -
@@ -43,7 +49,8 @@ code                   severity  meaning
                                  requires every item mapped)
 ``contact_name_cut``   warning   a contact name cut to :data:`MAX_CONTACT_NAME`
 ``number_shortened``   warning   bill numbers shortened to :data:`MAX_INVOICE_NUMBER`
-``nothing_to_send``    warning   the pay run gives no bill at all
+``nothing_to_send``    warning   the pay run gives no bill at all (and the mapping has no
+                                 journal type)
 =====================  ========  ====================================================
 """
 
@@ -53,9 +60,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .bill_problems import (
     bill_out_of_range,
-    checked_amount,
     contact_name_cut,
-    duplicate_employee,
     duplicate_numbers,
     limit_problems,
     mapping_problems,
@@ -82,8 +87,9 @@ from .bill_values import (
     content_digest,
     invoice_number,
 )
-from .model import GROUPING_EMPLOYEE, MAX_DATE, MAX_DUE_DAYS, MIN_DATE, Mapping, MappingType, PayRun
+from .model import MAX_DATE, MAX_DUE_DAYS, MIN_DATE, Mapping, MappingType, PayRun
 from .money import MAX_AMOUNT, is_iso_currency, quantum
+from .sums import PaySums, group_order
 
 # The values (bill_values), the checks (bill_problems) and every limit build_bills checks (MAX_AMOUNT from
 # money, MAX_DUE_DAYS, MIN_DATE and MAX_DATE from model) can be imported from this module.
@@ -134,83 +140,17 @@ def build_bills(pay_run: PayRun, mapping: Mapping, url: str | None = None) -> Bu
 def _build_bills(pay_run: PayRun, mapping: Mapping, url: str | None) -> BuildResult:
     problems, index = mapping_problems(mapping)
     problems.extend(pay_run_problems(pay_run))
-    sums = _Sums(mapping, index)
+    sums = PaySums(mapping, index)
     sums.add_pay_run(pay_run, problems)
     problems.extend(unmapped_problems(sums.unmapped, sums.names, mapping))
     rounding = pay_run.currency if is_iso_currency(pay_run.currency) else "XXX"
     bills = _Assembler(pay_run, mapping, sums, rounding, url, problems).bills()
     problems.extend(duplicate_numbers(bills))
     problems.extend(limit_problems(bills))
-    if not bills:
+    if not bills and not any(t.is_journal for t in mapping.types):
+        # A mapping with journal types says "nothing to send" from build_journals (or build_documents).
         problems.append(nothing_to_send(pay_run))
     return BuildResult(bills=tuple(bills), problems=tuple(problems))
-
-
-class _Sums:
-    """The exact sums of a pay run's amounts, one accumulator per future bill.
-
-    ``groups``: (type index, employee key or None) -> exact sums by line index, or by (line index,
-    department) when the type is tracked. Nested so that the per-line work allocates no key tuple:
-    100k payslips x 30 lines stay a few seconds. ``unmapped``: pay item -> total of the pay items no
-    type maps; ``names``: pay item -> its name; ``employees``: employee key -> name.
-    """
-
-    def __init__(self, mapping: Mapping, index: dict[str, list]) -> None:
-        per_employee = [t.grouping == GROUPING_EMPLOYEE for t in mapping.types]
-        tracked = [bool(t.tracking_category) for t in mapping.types]
-        # pay item code -> [(type index, line index, per employee, tracked)]
-        self.targets_of = {
-            code: [(t_idx, l_idx, per_employee[t_idx], tracked[t_idx]) for t_idx, l_idx in pairs]
-            for code, pairs in index.items()
-        }
-        self.groups: dict[tuple, dict] = {}
-        self.unmapped: dict[str, Decimal] = {}
-        self.names: dict[str, str] = {}
-        self.employees: dict[str, str] = {}
-
-    def add_pay_run(self, pay_run: PayRun, problems: list[Problem]) -> None:
-        employees = self.employees
-        for slip in pay_run.payslips:
-            ekey = slip.employee_key
-            if ekey in employees:
-                problems.append(duplicate_employee(slip, employees[ekey]))
-            employees[ekey] = slip.employee_name
-            self._add_payslip(slip, problems)
-
-    def _add_payslip(self, slip, problems: list[Problem]) -> None:
-        # The hot path: locals, no call per line but for amounts that need a careful look.
-        ekey = slip.employee_key
-        dept = slip.department or None
-        groups, unmapped, names, get_targets = self.groups, self.unmapped, self.names, self.targets_of.get
-        zero = Decimal(0)
-        # A finite amount whose adjusted exponent is below MAX_AMOUNT's (a power of ten) is in range: one
-        # method call instead of two comparisons; anything else takes the careful path.
-        digits = MAX_AMOUNT.adjusted()
-        slip_groups: dict[int, dict] = {}  # type index -> this payslip's accumulator
-        for line in slip.lines:
-            amount = line.amount
-            if type(amount) is not Decimal or not (amount.is_finite() and amount.adjusted() < digits):
-                amount = checked_amount(slip, line.code, amount, problems)
-                if amount is None:
-                    continue
-            code = line.code
-            known = names.get(code)
-            if known is None or line.name < known:
-                names[code] = line.name
-            targets = get_targets(code)
-            if targets is None:
-                unmapped[code] = unmapped.get(code, zero) + amount
-                continue
-            for t_idx, l_idx, by_employee, by_dept in targets:
-                acc = slip_groups.get(t_idx)
-                if acc is None:
-                    gkey = (t_idx, ekey if by_employee else None)
-                    acc = groups.get(gkey)
-                    if acc is None:
-                        acc = groups[gkey] = {}
-                    slip_groups[t_idx] = acc
-                k = (l_idx, dept) if by_dept else l_idx
-                acc[k] = acc.get(k, zero) + amount
 
 
 def _due_date(payment_date: date, due_days: int) -> date:
@@ -221,13 +161,8 @@ def _due_date(payment_date: date, due_days: int) -> date:
         return payment_date
 
 
-def _group_order(key: tuple) -> tuple:
-    """Sort key of a bill (type index, employee key) or of a tracked line (line index, option)."""
-    return key[0], key[1] or ""
-
-
 class _Assembler:
-    """One bill per accumulator of :class:`_Sums`; lines in mapping order then tracking option order.
+    """One bill per accumulator of :class:`~payroll_xero.sums.PaySums`; lines in mapping order then tracking option order.
 
     Rounding is round_money's, with the currency's quantum computed once. Warnings about a type or a
     contact are given once each.
@@ -245,7 +180,7 @@ class _Assembler:
     def bills(self) -> list[Bill]:
         groups = self.sums.groups
         bills = []
-        for gkey in sorted(groups, key=_group_order):
+        for gkey in sorted(groups, key=group_order):
             bill = self._bill(*gkey, groups[gkey])
             if bill is not None:
                 bills.append(bill)
@@ -300,7 +235,7 @@ class _Assembler:
         lines = []
         net = Decimal(0)
         largest = None
-        for key in sorted(acc, key=_group_order) if category else sorted(acc):
+        for key in sorted(acc, key=group_order) if category else sorted(acc):
             l_idx, dept = key if category else (key, None)
             info = infos[l_idx]
             if info is None:

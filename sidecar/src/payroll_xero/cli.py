@@ -23,11 +23,23 @@ def _add_bills(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_run_bills)
 
+    p = sub.add_parser("journals", help="preview the manual journals of a pay run (no network)")
+    p.add_argument("payrun", help="pay run JSON file")
+    p.add_argument("--mapping", required=True, help="mapping JSON file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_run_journals)
+
 
 def _run_bills(args) -> int:
     from .preview import run_bills
 
     return run_bills(args)
+
+
+def _run_journals(args) -> int:
+    from .preview import run_journals
+
+    return run_journals(args)
 
 
 def _add_sandbox(sub) -> None:
@@ -81,13 +93,15 @@ def _add_jobs(sub) -> None:
     )
     p.set_defaults(func=_run_connect)
 
-    p = sub.add_parser("push", help="send a pay run's bills to Xero (safe to run twice)")
+    p = sub.add_parser("push", help="send a pay run's bills and manual journals to Xero (safe to run twice)")
     p.add_argument("payrun", help="pay run JSON file")
     p.add_argument("--mapping", required=True, help="mapping JSON file")
     p.add_argument("--token-file", default=None, help="token file written by `connect`")
     p.set_defaults(func=_run_push)
 
-    p = sub.add_parser("status", help="what Xero says of a pay run's bills: status, paid, due, changes")
+    p = sub.add_parser(
+        "status", help="what Xero says of a pay run's bills and journals: status, paid, due, changes"
+    )
     p.add_argument("payrun", help="pay run JSON file")
     p.add_argument("--mapping", required=True, help="mapping JSON file")
     p.add_argument("--token-file", default=None, help="token file written by `connect`")

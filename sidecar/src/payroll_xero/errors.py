@@ -12,7 +12,8 @@ first, or None for "back off as you see fit".
 * RateLimited: retryable, after the seconds until its ``retry_at``;
 * XeroUnavailable, OutcomeUnknown, NotFound, BadCredentials and any other XeroError:
   retryable, ``retry_after`` None (back off);
-* ReconnectNeeded, ValidationFailed, AuthorizationFailed: not retryable (a person acts first).
+* ReconnectNeeded (ScopeMissing among them), ValidationFailed (NotEditable among them),
+  AuthorizationFailed: not retryable (a person acts first).
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ class ReconnectNeeded(XeroError):
     Never retried automatically."""
 
     retryable = False
+
+
+class ScopeMissing(ReconnectNeeded):
+    """The connection was consented without a scope this call needs (Xero answered 401/403
+    ``insufficient_scope``), e.g. ``accounting.manualjournals`` for manual journals on a connection made
+    before journals were asked for. Connecting to Xero again (the app now asks for it) allows it; nothing
+    was sent, and what the connection already allows (bills) goes on working. ``scope`` is the scope
+    missing, when known."""
+
+    def __init__(self, message: str, *, scope: str | None = None, **kw) -> None:
+        self.scope = scope
+        super().__init__(message, **kw)
 
 
 class BadCredentials(XeroError):
@@ -128,6 +141,16 @@ class ValidationFailed(XeroError):
         self.subject = subject
         head = f"Xero refused {subject}: " if subject else "Xero refused the request: "
         super().__init__(head + "; ".join(self.errors), correlation_id=correlation_id, **kw)
+
+
+class NotEditable(ValidationFailed):
+    """The document in Xero may not be changed that way any more: a manual journal that is POSTED (or
+    VOIDED, DELETED) is never updated, a draft is deleted rather than voided. ``status`` is its status in
+    Xero."""
+
+    def __init__(self, errors: Iterable[str], *, status: str | None = None, **kw) -> None:
+        self.status = status
+        super().__init__(errors, **kw)
 
 
 class NotFound(XeroError):

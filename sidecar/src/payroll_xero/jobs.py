@@ -2,13 +2,14 @@
 
 * ``connect`` runs the OAuth consent in a terminal and writes a token file
   (mode 600) holding the token and the chosen organisation;
-* ``push PAYRUN.json --mapping MAPPING.json`` builds the bills and sends them;
-  it looks bills up first, so running it twice creates nothing the second time.
+* ``push PAYRUN.json --mapping MAPPING.json`` builds the bills and the manual journals and sends
+  them; it looks each up first, so running it twice creates nothing the second time.
   Before sending it reads the organisation's currencies, chart of accounts and
   tracking categories and refuses locally, naming the line and what to fix, each
   bill Xero would refuse (an unknown, archived, system or bank account, a currency
   the organisation lacks, an unknown tracking category or option): nothing of a
-  refused bill is sent, not even its contact; the others are pushed;
+  refused bill is sent, not even its contact; the others are pushed (journals:
+  :mod:`payroll_xero.journal_jobs`);
 * ``demo`` does both against a local sandbox the command line starts in-process and passes in.
 
 Credentials come from the environment (``XERO_CLIENT_ID``, ``XERO_CLIENT_SECRET``,
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import oauth
-from .bills import Bill, build_bills
+from .bills import Bill
 from .client import UNPOSTABLE_ACCOUNT_TYPES, Account, PushResult, TrackingCategory, XeroClient
 from .errors import XeroError
 from .oauth import Tenant, Token, XeroEndpoints
@@ -318,7 +319,10 @@ def preflight(client: XeroClient, bills: Sequence[Bill]) -> dict[str, tuple[str,
 
 
 def push(pay_run_path: str | Path, mapping_path: str | Path, client: XeroClient, out: TextIO) -> int:
-    """Build and send the bills of one pay run; prints one line per bill. Returns the exit code."""
+    """Build and send the bills, then the manual journals, of one pay run; one line per document.
+    Returns the exit code."""
+    from .journal_jobs import push_journals
+    from .journals import build_documents
     from .loaders import InputError, load_mapping, load_pay_run
 
     try:
@@ -327,28 +331,37 @@ def push(pay_run_path: str | Path, mapping_path: str | Path, client: XeroClient,
     except InputError as exc:
         print(f"error: {exc}", file=out)
         return EXIT_INPUT
-    built = build_bills(pay_run, mapping)
+    built = build_documents(pay_run, mapping)
     for problem in built.problems:
         print(f"{problem.severity.upper()}: {problem.message}", file=out)
     if not built.ok:
         print("Nothing was sent to Xero: fix the errors above first.", file=out)
         return EXIT_INPUT
-    if not built.bills:
-        print("The pay run makes no bills.", file=out)
+    if not built.bills and not built.journals:
+        journals = any(t.is_journal for t in mapping.types)
+        print(f"The pay run makes no bills{' nor journals' if journals else ''}.", file=out)
         return EXIT_OK
-    by_number = {b.invoice_number: b for b in built.bills}
+    code = push_bills(built.bills, client, out) if built.bills else EXIT_OK
+    if built.journals and push_journals(built.journals, client, out):
+        code = EXIT_FAILED
+    return code
+
+
+def push_bills(bills: Sequence[Bill], client: XeroClient, out: TextIO) -> int:
+    """Check and send ``bills``, one line each and a summary; returns the exit code."""
+    by_number = {b.invoice_number: b for b in bills}
     try:
-        refused = preflight(client, built.bills)
+        refused = preflight(client, bills)
     except XeroError as exc:
         print(f"error: the organisation could not be checked, nothing was sent: {exc}", file=out)
         return EXIT_FAILED
-    for bill in built.bills:
+    for bill in bills:
         if bill.invoice_number in refused:
             kind = "credit note" if bill.is_credit_note else "bill"
             print(f"{bill.invoice_number}: ERROR ({kind}), not sent:", file=out)
             for reason in refused[bill.invoice_number]:
                 print(f"  - {reason}", file=out)
-    to_send = [b for b in built.bills if b.invoice_number not in refused]
+    to_send = [b for b in bills if b.invoice_number not in refused]
     results: list[PushResult] = []
     if to_send:
         try:

@@ -25,7 +25,11 @@ from typing import Any
 
 from .model import (
     BILL_STATUSES,
+    DOCUMENT_BILL,
+    DOCUMENT_JOURNAL,
+    DOCUMENTS,
     GROUPINGS,
+    JOURNAL_STATUSES,
     MAX_DATE,
     MAX_DUE_DAYS,
     MIN_DATE,
@@ -318,58 +322,73 @@ def pay_run_from_dict(data: Any, source: str = "pay run", *, check_text: bool = 
         payment_date=r.day(data, "payment_date", ""),
         currency=currency.strip().upper(),
         payslips=tuple(payslips),
+        name=r.text(data, "name", "", required=False),
     )
     if run.period_end < run.period_start:
         raise r.fail("period_end", "is before period_start")
     return run
 
 
+def _mapping_lines(r: _Reader, t: dict, where: str) -> tuple[MappingLine, ...]:
+    lines = []
+    for j, raw_line in enumerate(r.items(t, "lines", where)):
+        lwhere = f"{where}.lines[{j}]"
+        line = r.obj(raw_line, lwhere)
+        sign = r.text(line, "sign", lwhere, required=False, default="+")
+        if sign not in SIGNS:
+            raise r.fail(_join(lwhere, "sign"), f'{sign!r} is not "+" or "-"')
+        lines.append(
+            MappingLine(
+                pay_item=r.text(line, "pay_item", lwhere),
+                account_code=r.text(line, "account", lwhere),
+                sign=sign,
+                description=r.text(line, "description", lwhere, required=False),
+            )
+        )
+    return tuple(lines)
+
+
+def _mapping_type(r: _Reader, t: dict, where: str) -> MappingType:
+    document = r.text(t, "document", where, required=False, default=DOCUMENT_BILL)
+    if document not in DOCUMENTS:
+        raise r.fail(_join(where, "document"), f'{document!r} is not one of "bill", "journal"')
+    journal = document == DOCUMENT_JOURNAL
+    grouping = r.text(t, "grouping", where, required=False, default="run")
+    if grouping not in GROUPINGS:
+        raise r.fail(_join(where, "grouping"), f'{grouping!r} is not one of "run", "employee"')
+    if journal and grouping != "run":
+        raise r.fail(_join(where, "grouping"), 'a journal type makes one journal per pay run: use "run"')
+    statuses = JOURNAL_STATUSES if journal else BILL_STATUSES
+    status = r.text(t, "status", where, required=False, default="DRAFT").upper()
+    if status not in statuses:
+        raise r.fail(_join(where, "status"), f"{status!r} is not one of {', '.join(statuses)}")
+    due_days = r.field(t, "due_days", where, required=False, default=0)
+    if isinstance(due_days, bool) or not isinstance(due_days, int) or not 0 <= due_days <= MAX_DUE_DAYS:
+        raise r.fail(
+            _join(where, "due_days"),
+            f"expected a whole number of days from 0 to {MAX_DUE_DAYS}, got {_short(str(due_days), 40)}",
+        )
+    return MappingType(
+        name=r.text(t, "name", where),
+        code=r.text(t, "code", where, required=False),
+        contact_name=r.text(t, "contact", where, required=grouping == "run" and not journal),
+        grouping=grouping,
+        status=status,
+        due_days=due_days,
+        tracking_category=r.text(t, "tracking_category", where, required=False),
+        lines=_mapping_lines(r, t, where),
+        document=document,
+        rounding_account=r.text(t, "rounding_account", where, required=False),
+    )
+
+
 def mapping_from_dict(data: Any, source: str = "mapping", *, check_text: bool = True) -> Mapping:
     r = _Reader(source, check_text)
     data = r.obj(data, "")
-    types = []
-    for i, raw_type in enumerate(r.items(data, "types", "")):
-        where = f"types[{i}]"
-        t = r.obj(raw_type, where)
-        grouping = r.text(t, "grouping", where, required=False, default="run")
-        if grouping not in GROUPINGS:
-            raise r.fail(_join(where, "grouping"), f'{grouping!r} is not one of "run", "employee"')
-        status = r.text(t, "status", where, required=False, default="DRAFT").upper()
-        if status not in BILL_STATUSES:
-            raise r.fail(_join(where, "status"), f"{status!r} is not one of {', '.join(BILL_STATUSES)}")
-        due_days = r.field(t, "due_days", where, required=False, default=0)
-        if isinstance(due_days, bool) or not isinstance(due_days, int) or not 0 <= due_days <= MAX_DUE_DAYS:
-            raise r.fail(
-                _join(where, "due_days"),
-                f"expected a whole number of days from 0 to {MAX_DUE_DAYS}, got {_short(str(due_days), 40)}",
-            )
-        lines = []
-        for j, raw_line in enumerate(r.items(t, "lines", where)):
-            lwhere = f"{where}.lines[{j}]"
-            line = r.obj(raw_line, lwhere)
-            sign = r.text(line, "sign", lwhere, required=False, default="+")
-            if sign not in SIGNS:
-                raise r.fail(_join(lwhere, "sign"), f'{sign!r} is not "+" or "-"')
-            lines.append(
-                MappingLine(
-                    pay_item=r.text(line, "pay_item", lwhere),
-                    account_code=r.text(line, "account", lwhere),
-                    sign=sign,
-                    description=r.text(line, "description", lwhere, required=False),
-                )
-            )
-        types.append(
-            MappingType(
-                name=r.text(t, "name", where),
-                code=r.text(t, "code", where, required=False),
-                contact_name=r.text(t, "contact", where, required=grouping == "run"),
-                grouping=grouping,
-                status=status,
-                due_days=due_days,
-                tracking_category=r.text(t, "tracking_category", where, required=False),
-                lines=tuple(lines),
-            )
-        )
+    types = [
+        _mapping_type(r, r.obj(raw_type, f"types[{i}]"), f"types[{i}]")
+        for i, raw_type in enumerate(r.items(data, "types", ""))
+    ]
     require_all = r.field(data, "require_all_mapped", "", required=False, default=False)
     if not isinstance(require_all, bool):
         raise r.fail("require_all_mapped", f"expected true or false, got {_kind(require_all)}")

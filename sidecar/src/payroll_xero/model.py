@@ -16,6 +16,13 @@ GROUPINGS = (GROUPING_RUN, GROUPING_EMPLOYEE)
 
 BILL_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 
+# What a mapping type makes: a bill (or supplier credit note) per run or employee, or one manual journal per run.
+DOCUMENT_BILL = "bill"
+DOCUMENT_JOURNAL = "journal"
+DOCUMENTS = (DOCUMENT_BILL, DOCUMENT_JOURNAL)
+# A manual journal is created as a draft or posted at once.
+JOURNAL_STATUSES = ("DRAFT", "POSTED")
+
 # A bill is due 0 to MAX_DUE_DAYS days after the payment date: ten years is already far more than any
 # payment term, a larger number is a typing error (and 3,000,000 days would overflow the calendar).
 MAX_DUE_DAYS = 3650
@@ -53,11 +60,22 @@ class PayRun:
     payment_date: date
     currency: str
     payslips: tuple[Payslip, ...]
+    # The batch's name, for journal narrations; the reference when not given.
+    name: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return (self.name or "").strip() or self.reference
 
 
 @dataclass(frozen=True, slots=True)
 class MappingLine:
-    """Pay item ``pay_item`` goes to Xero account ``account_code`` with ``sign``."""
+    """Pay item ``pay_item`` goes to Xero account ``account_code`` with ``sign``.
+
+    On a bill, ``+`` adds the amount as it is on the payslip and ``-`` negates it. On a journal the same
+    sign makes a signed LineAmount, Xero's way: positive is a debit, negative a credit; so ``+`` debits a
+    positive pay item (and credits a negative one, a deduction) and ``-`` credits a positive one.
+    """
 
     pay_item: str
     account_code: str
@@ -67,7 +85,14 @@ class MappingLine:
 
 @dataclass(frozen=True, slots=True)
 class MappingType:
-    """A kind of bill, e.g. "MPF" to the trustee or "Net salaries" per employee."""
+    """A kind of bill, e.g. "MPF" to the trustee or "Net salaries" per employee, or of manual journal.
+
+    ``document`` is ``bill`` (the default) or ``journal``. A journal type makes one manual journal per pay
+    run (grouping ``run``), ``status`` ``DRAFT`` or ``POSTED``; it has no contact nor due days, may map a pay
+    item on several lines (a debit and a credit), and its ``rounding_account``, when given, takes one visible
+    line for a difference of at most :data:`payroll_xero.journals.MAX_ROUNDING_UNITS` minor units between
+    debits and credits.
+    """
 
     name: str
     lines: tuple[MappingLine, ...]
@@ -78,10 +103,16 @@ class MappingType:
     tracking_category: str | None = None
     # Short stable key used in InvoiceNumbers; defaults to the name.
     code: str | None = None
+    document: str = DOCUMENT_BILL
+    rounding_account: str | None = None
 
     @property
     def key(self) -> str:
         return self.code or self.name
+
+    @property
+    def is_journal(self) -> bool:
+        return self.document == DOCUMENT_JOURNAL
 
 
 @dataclass(frozen=True, slots=True)

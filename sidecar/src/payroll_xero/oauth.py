@@ -49,12 +49,17 @@ from .oauth_models import (
 
 _logger = logging.getLogger(__name__)
 
+# The granular scope of Xero's ManualJournals (apps created since 2 March 2026 cannot ask for the broad
+# accounting.transactions, which older apps may use until September 2027 and which covers journals too).
+JOURNAL_SCOPE = "accounting.manualjournals"
+JOURNAL_SCOPES_ACCEPTED = (JOURNAL_SCOPE, "accounting.transactions")
 DEFAULT_SCOPES: tuple[str, ...] = (
     "offline_access",
     "accounting.invoices",
     "accounting.settings.read",
     "accounting.contacts",
     "accounting.attachments",
+    JOURNAL_SCOPE,
 )
 # (connect, read) seconds: every request made by this package has a timeout.
 DEFAULT_TIMEOUT: tuple[float, float] = (5, 30)
@@ -65,6 +70,14 @@ REFRESH_MARGIN = 60
 MAX_RATE_WAIT = 60.0
 # PKCE (RFC 7636): verifier length in characters (43 to 128 allowed).
 PKCE_VERIFIER_LENGTH = 64
+
+
+def journals_allowed(scopes: Sequence[str] | str) -> bool:
+    """Whether a token's (or a connection's) ``scopes`` let it write manual journals: the granular
+    ``accounting.manualjournals`` or the broad ``accounting.transactions``. A connection made before
+    journals were asked for says False: it must connect to Xero again (its bills are not affected)."""
+    granted = scopes.split() if isinstance(scopes, str) else list(scopes)
+    return any(scope in granted for scope in JOURNAL_SCOPES_ACCEPTED)
 
 
 def new_state() -> str:
@@ -393,6 +406,8 @@ __all__ = [
     "CONNECTIONS_PATH",
     "DEFAULT_SCOPES",
     "DEFAULT_TIMEOUT",
+    "JOURNAL_SCOPE",
+    "JOURNAL_SCOPES_ACCEPTED",
     "MAX_RATE_WAIT",
     "PKCE_VERIFIER_LENGTH",
     "REFRESH_MARGIN",
@@ -405,6 +420,7 @@ __all__ = [
     "authorization_url",
     "code_from_redirect",
     "exchange_code",
+    "journals_allowed",
     "list_connections",
     "new_pkce",
     "new_state",

@@ -7,6 +7,8 @@
   their statuses read back by modification date (``changed_bills``) or by id (``read_bills``);
 * :mod:`.contacts` - contacts found by number or name, created in batches;
 * :mod:`.documents` - bills created (looked up before anything is resent), updated, deleted, voided;
+* :mod:`.journals` - manual journals found by the key their narration ends with, created, a draft
+  updated, deleted (draft) or voided (posted), read back by id or modification date;
 * :mod:`.sdk` - the SDK at the edge (its set-up, models sent, answers read);
 * :mod:`.compare` - Xero's refusals made readable, and how a bill in Xero differs from ours;
 * :mod:`.values` - the plain values handed back; :mod:`.limiter` - the per-tenant rate limiter.
@@ -19,8 +21,8 @@ Credit notes have no ``Url`` field in Xero, so a bill's url is not sent on them.
 
 from __future__ import annotations
 
-from .compare import bill_differences, readable_errors
-from .documents import Documents
+from .compare import bill_differences, journal_differences, readable_errors
+from .journals import XERO_JOURNAL_URL, Journals, journal_web_url
 from .limiter import TenantLimiter, limiter_for
 from .sdk import idempotency_key
 from .values import (
@@ -32,17 +34,20 @@ from .values import (
     STATUS_PAGE,
     UNPOSTABLE_ACCOUNT_TYPES,
     Account,
+    JournalPushResult,
+    JournalStatusPage,
     Organisation,
     PushResult,
     StatusPage,
     TrackingCategory,
     XeroBill,
     XeroBillLine,
+    XeroJournal,
     namesake_contact_name,
 )
 
 
-class XeroClient(Documents):
+class XeroClient(Journals):
     """One Xero organisation (``tenant_id``) seen through one app; see :class:`.transport.Transport`
     for the constructor's arguments."""
 
@@ -55,7 +60,10 @@ __all__ = [
     "LOOKUP_BATCH",
     "STATUS_PAGE",
     "UNPOSTABLE_ACCOUNT_TYPES",
+    "XERO_JOURNAL_URL",
     "Account",
+    "JournalPushResult",
+    "JournalStatusPage",
     "Organisation",
     "PushResult",
     "StatusPage",
@@ -64,8 +72,11 @@ __all__ = [
     "XeroBill",
     "XeroBillLine",
     "XeroClient",
+    "XeroJournal",
     "bill_differences",
     "idempotency_key",
+    "journal_differences",
+    "journal_web_url",
     "limiter_for",
     "namesake_contact_name",
     "readable_errors",

@@ -1,5 +1,5 @@
-"""Reading Xero's answers against the bills sent: which lines a refusal is about, and how a
-document found in Xero differs from the bill this app would send."""
+"""Reading Xero's answers against the bills and journals sent: which lines a refusal is about, and how a
+document found in Xero differs from the bill (or manual journal) this app would send."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ..bills import Bill
-from .values import XeroBill, namesake_contact_name
+from ..journal_values import Journal
+from .values import XeroBill, XeroJournal, namesake_contact_name
 
 
 def _mentions(message: str, word: str) -> bool:
     return bool(word) and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", message) is not None
 
 
-def _line_refs(bill: Bill, message: str) -> str:
-    """Name the lines of ``bill`` a Xero message is about (by account code or tracking option,
-    else by tracking category)."""
+def _line_refs(bill: Bill | Journal, message: str) -> str:
+    """Name the lines of ``bill`` (or a journal) a Xero message is about (by account code or tracking
+    option, else by tracking category)."""
     for words_of in (
         lambda line: [line.account_code, *(opt for _cat, opt in line.tracking)],
         lambda line: [cat for cat, _opt in line.tracking],
@@ -41,6 +42,15 @@ def readable_errors(bill: Bill, messages: Iterable[str]) -> tuple[str, ...]:
         refs = _line_refs(bill, message)
         where = f"{bill.invoice_number}, {refs}" if refs else bill.invoice_number
         out.append(f"{where}: {message}")
+    return tuple(out)
+
+
+def readable_journal_errors(journal: Journal, messages: Iterable[str]) -> tuple[str, ...]:
+    """Xero's messages for ``journal``, each prefixed with its key and the lines it concerns."""
+    out = []
+    for message in messages:
+        refs = _line_refs(journal, message)
+        out.append(f"journal {journal.key}{', ' + refs if refs else ''}: {message}")
     return tuple(out)
 
 
@@ -145,3 +155,46 @@ def _line_differences(out: list[str], bill: Bill, found: XeroBill) -> None:
                 f"{where}, tracking: {_tracking_text(there.tracking)} in Xero, "
                 f"{_tracking_text(line.tracking)} in the bill sent."
             )
+
+
+def journal_differences(journal: Journal, found: XeroJournal) -> tuple[str, ...]:
+    """How the manual journal ``found`` in Xero differs from ``journal``, as readable sentences: the
+    narration, the date, the number of lines and, line by line in the order sent, account, amount
+    (debit positive, credit negative), description and tracking, and the debits. Amounts are compared as
+    Xero keeps them (2 places); the status is not content (a draft posted in Xero is not "changed")."""
+    out: list[str] = []
+    if not _same_text(found.narration, journal.narration):
+        out.append(
+            f"narration: {_shown(found.narration)} in Xero, {_shown(journal.narration)} in the journal sent."
+        )
+    if found.date != journal.date:
+        out.append(f"date: {_shown(found.date)} in Xero, {_shown(journal.date)} in the journal sent.")
+    if len(found.lines) != len(journal.lines):
+        out.append(f"lines: {len(found.lines)} in Xero, {len(journal.lines)} in the journal sent.")
+    for idx, (there, line) in enumerate(zip(found.lines, journal.lines, strict=False), start=1):
+        where = f"line {idx} ({line.description})"
+        if not _same_text(there.account_code, line.account_code):
+            out.append(
+                f"{where}, account: {_shown(there.account_code)} in Xero, {_shown(line.account_code)} "
+                "in the journal sent."
+            )
+        if _money(there.amount) != _money(line.amount):
+            out.append(
+                f"{where}, amount: {_shown(_money(there.amount))} in Xero, {_shown(_money(line.amount))} "
+                "in the journal sent."
+            )
+        if not _same_text(there.description, line.description):
+            out.append(
+                f"line {idx}, description: {_shown(there.description)} in Xero, {_shown(line.description)} "
+                "in the journal sent."
+            )
+        if _tracking_key(there.tracking) != _tracking_key(line.tracking):
+            out.append(
+                f"{where}, tracking: {_tracking_text(there.tracking)} in Xero, "
+                f"{_tracking_text(line.tracking)} in the journal sent."
+            )
+    if _money(found.debits) != _money(journal.debits):
+        out.append(
+            f"debits: {_shown(_money(found.debits))} in Xero, {_shown(_money(journal.debits))} in the journal sent."
+        )
+    return tuple(out)

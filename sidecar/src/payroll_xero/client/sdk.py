@@ -34,13 +34,18 @@ from xero_python.accounting.models import (
     LineAmountTypes,
     LineItem,
     LineItemTracking,
+    ManualJournal,
+    ManualJournalLine,
+    ManualJournals,
+    TrackingCategory,
 )
 from xero_python.api_client import ApiClient
 from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 
 from ..bills import ACCPAYCREDIT, Bill
-from .values import XeroBill, XeroBillLine
+from ..journal_values import Journal, key_of_narration
+from .values import XeroBill, XeroBillLine, XeroJournal
 
 MAX_IDEMPOTENCY_KEY = 128
 
@@ -182,6 +187,37 @@ def documents_body(credit_note: bool, docs: list) -> Invoices | CreditNotes:
     return CreditNotes(credit_notes=docs) if credit_note else Invoices(invoices=docs)
 
 
+def journal_model(journal: Journal, xero_id: str | None = None) -> ManualJournal:
+    """The ManualJournal ``journal`` is sent as (LineAmount signed: a debit positive, a credit negative)."""
+    return ManualJournal(
+        **_NO_READ_ONLY,
+        manual_journal_id=xero_id,
+        narration=journal.narration,
+        date=journal.date,
+        status=journal.status,
+        line_amount_types=LineAmountTypes(journal.line_amount_types),
+        url=journal.url or None,
+        journal_lines=[
+            ManualJournalLine(
+                line_amount=line.amount,
+                account_code=line.account_code,
+                description=line.description,
+                tracking=[TrackingCategory(name=cat, option=opt) for cat, opt in line.tracking] or None,
+            )
+            for line in journal.lines
+        ],
+    )
+
+
+def journal_status_change(xero_id: str, narration: str, status: str) -> ManualJournal:
+    """The body that moves one journal to ``status`` (the SDK wants a narration on every journal)."""
+    return ManualJournal(**_NO_READ_ONLY, manual_journal_id=xero_id, narration=narration, status=status)
+
+
+def journals_body(journals: list[ManualJournal]) -> ManualJournals:
+    return ManualJournals(manual_journals=journals)
+
+
 # --------------------------------------------------------------------------- answers
 
 
@@ -287,4 +323,21 @@ def bill_from_model(doc: Any, credit_note: bool) -> XeroBill:
         amount_due=decimal(getattr(doc, "amount_due", None)),
         due_date=_as_date(getattr(doc, "due_date", None)),
         **content,
+    )
+
+
+def journal_from_model(doc: Any) -> XeroJournal:
+    """An SDK ManualJournal as a :class:`XeroJournal`."""
+    narration = getattr(doc, "narration", None)
+    return XeroJournal(
+        xero_id=doc.manual_journal_id,
+        narration=narration,
+        status=getattr(doc, "status", None),
+        key=key_of_narration(narration),
+        date=_as_date(getattr(doc, "date", None)),
+        line_amount_types=enum_value(getattr(doc, "line_amount_types", None)),
+        lines=_lines_from_model(getattr(doc, "journal_lines", None)),
+        url=getattr(doc, "url", None),
+        show_on_cash_basis_reports=getattr(doc, "show_on_cash_basis_reports", None),
+        updated_at=_utc(getattr(doc, "updated_date_utc", None)),
     )

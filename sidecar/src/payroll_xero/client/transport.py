@@ -9,6 +9,7 @@ HTTP statuses to errors, and each error's own ``retryable`` / ``retry_after``.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -24,7 +25,15 @@ import urllib3
 from xero_python.exceptions import ApiException, HTTPStatusException
 
 from .. import oauth
-from ..errors import NotFound, RateLimited, ReconnectNeeded, ValidationFailed, XeroError, XeroUnavailable
+from ..errors import (
+    NotFound,
+    RateLimited,
+    ReconnectNeeded,
+    ScopeMissing,
+    ValidationFailed,
+    XeroError,
+    XeroUnavailable,
+)
 from ..oauth import Token, XeroEndpoints
 from .limiter import TenantLimiter, limiter_for
 from .sdk import accounting_api, header, messages
@@ -59,12 +68,44 @@ _REFUSALS: dict[int, tuple[type[XeroError], str]] = {
 
 @dataclass
 class _Attempts:
-    """What one :meth:`Transport._call` has spent so far."""
+    """What one :meth:`Transport._call` has spent so far (and the scope the call needs, if named)."""
 
     token: Token
     failed: int = 0
     refreshed: bool = False
     rate_waits: int = 0
+    scope: str | None = None
+
+
+# What a scope allows, for the message of ScopeMissing.
+_SCOPE_USES = {"accounting.manualjournals": "manual journals"}
+
+
+def _scope_missing(scope: str | None, operation: str, correlation: str | None) -> ScopeMissing:
+    what = _SCOPE_USES.get(scope or "", operation)
+    named = f" (scope {scope})" if scope else ""
+    return ScopeMissing(
+        f"This Xero connection was made without the permission for {what}{named}: connect to Xero again "
+        f"to allow {what}. Nothing was sent for this {operation}; what the connection already allows "
+        "(bills) goes on working.",
+        scope=scope,
+        correlation_id=correlation,
+    )
+
+
+def _insufficient_scope(exc: HTTPStatusException, headers: Any, scope: str | None) -> bool:
+    """Whether Xero's 401/403 says the token lacks a scope: ``WWW-Authenticate: ... insufficient_scope``,
+    or, on a call that names the scope it needs, ``Detail: AuthorizationUnsuccessful`` (the token is
+    valid, the consent does not cover the call; an expired or revoked token says otherwise)."""
+    if "insufficient_scope" in (header(headers, "WWW-Authenticate") or ""):
+        return True
+    if scope is None:
+        return False
+    try:
+        detail = json.loads(exc.body or b"{}").get("Detail")
+    except (ValueError, AttributeError, TypeError):
+        return False
+    return detail == "AuthorizationUnsuccessful"
 
 
 @dataclass(frozen=True)
@@ -193,9 +234,13 @@ class Transport:
         write: bool = False,
         resend_safe: bool = True,
         tenant: bool = True,
+        needs_scope: str | None = None,
         **kwargs: Any,
     ) -> Any:
         """Make one API call with limits, token, timeout, logging and error mapping.
+
+        ``needs_scope`` names the scope the call needs beyond the connection's first ones (e.g.
+        ``accounting.manualjournals``): Xero's 401/403 to it raises :class:`ScopeMissing` naming it.
 
         ``write`` calls that are not ``resend_safe`` (creations) raise ``_Unknown`` when the outcome
         is unknown (timeout after sending, dropped connection, 5xx), so the caller can look the
@@ -203,7 +248,7 @@ class Transport:
         401 refreshes the token once (neither counts as an attempt); other failures are retried
         with exponential backoff and jitter, ``max_attempts`` in all.
         """
-        spent = _Attempts(token=self._fresh_token())
+        spent = _Attempts(token=self._fresh_token(), scope=needs_scope)
         call_args = (self.tenant_id, *args) if tenant else args
         while True:
             failure = self._attempt(operation, fn, call_args, kwargs, spent, write and not resend_safe)
@@ -274,6 +319,9 @@ class Transport:
             raise _NotModified() from None
         if status == 429:
             return self._rate_limited(headers, operation, call_id, correlation, spent)
+        if status in (401, 403) and _insufficient_scope(exc, headers, spent.scope):
+            # A refresh gives no scope the consent did not: only connecting again does.
+            raise _scope_missing(spent.scope, operation, correlation) from None
         if status == 401 and not spent.refreshed:
             spent.refreshed = True
             spent.token = self._fresh_token(force=True, stale=spent.token)

@@ -148,3 +148,54 @@ class PushResult:
     # For a bill found in Xero (``already_existed``): how its content differs from the bill
     # pushed, as readable sentences (see :func:`bill_differences`); empty when the same.
     differences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class XeroJournal:
+    """A manual journal as it is in Xero; ``key`` is the one its narration carries (``... [KEY]``), if any.
+
+    Line amounts are Xero's LineAmount: a debit positive, a credit negative. A journal built from a status
+    change only may leave the content fields empty.
+    """
+
+    xero_id: str
+    narration: str | None
+    status: str | None
+    key: str | None = None
+    date: date | None = None
+    line_amount_types: str | None = None
+    lines: tuple[XeroBillLine, ...] = ()
+    url: str | None = None
+    show_on_cash_basis_reports: bool | None = None
+    updated_at: datetime | None = None  # aware UTC: Xero's UpdatedDateUTC
+
+    @property
+    def debits(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.amount and line.amount > 0), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class JournalPushResult:
+    """What happened to one journal: created, already there (found by its key), or refused (``errors``)."""
+
+    key: str
+    ok: bool
+    xero_id: str | None = None
+    status: str | None = None
+    debits: Decimal | None = None
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    created: bool = False
+    already_existed: bool = False
+    # For a journal found in Xero: how it differs from the one pushed (see journal_differences).
+    differences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JournalStatusPage:
+    """One page of manual journals read back by ``XeroClient.changed_journals``; ``watermark`` as in
+    :class:`StatusPage` (every journal modified before it has been read)."""
+
+    journals: tuple[XeroJournal, ...]
+    watermark: datetime | None
+    calls: int = 1

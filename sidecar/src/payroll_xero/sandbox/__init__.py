@@ -19,12 +19,13 @@ URLs
     ``GET /identity/connect/authorize``   consent page (tick organisations, Allow / Cancel)
     ``POST /connect/token``, ``POST /connect/revocation``   code and refresh grants, revocation
     ``GET /connections`` (also ``/Connections``), ``DELETE /connections/{id}``
-    ``/api.xro/2.0/``   Organisation, Currencies, Accounts, TrackingCategories, Contacts, Invoices, CreditNotes
-    ``GET /``   the bills and credit notes each organisation received, as HTML
+    ``/api.xro/2.0/``   Organisation, Currencies, Accounts, TrackingCategories, Contacts, Invoices, CreditNotes,
+    ManualJournals (which need the scope ``accounting.manualjournals`` or ``accounting.transactions``)
+    ``GET /``   the bills, credit notes and manual journals each organisation received, as HTML
     ``/_sandbox/``   admin: ``GET state``, ``POST reset``, ``GET|POST|DELETE faults`` (JSON
     ``{"kind": "fail"|"rate_limit"|"timeout"|"drop"|"redirect", "n": 1, ...}``) and ``POST archive_account``,
     ``add_account``, ``delete_account``, ``set_lock_date``, ``set_currencies``, ``pay_invoice``,
-    ``expire_access_tokens``, ``expire_refresh_tokens``, ``register_redirect_uri`` with the keyword
+    ``post_journal``, ``void_journal``, ``delete_journal``, ``edit_journal``, ``expire_access_tokens``, ``expire_refresh_tokens``, ``register_redirect_uri`` with the keyword
     arguments of the Python methods as JSON (``Content-Type: application/json``).
 
 Python: :class:`Sandbox` (start/stop or ``with``, ``approve``, ``issue_tokens``, ``faults``, ``invoices``...)
@@ -37,6 +38,7 @@ Layout
     ``messages.py`` requests and answers;  ``pages.py`` the HTML pages
     ``identity.py`` consent, apps, redirect URIs, connections;  ``tokens.py`` tokens and their checks
     ``api.py``      the ``/api.xro/2.0/`` routes: limits, idempotency, reads and batched writes
+    ``journal_api.py`` the ManualJournals routes and the scope they need
     ``xero/``       Xero's accounting rules, one module per section (documents, lines, contacts, ...)
     ``admin.py``    the ``/_sandbox/`` admin section: one method and one ``ADMIN_ACTIONS`` name per action
     ``limits.py``   rate limits and faults;  ``store.py`` the store;  ``seed.py`` the seeded organisations

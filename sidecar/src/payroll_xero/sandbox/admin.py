@@ -18,6 +18,7 @@ from .identity import is_loopback_host
 from .messages import Request, Response, json_response
 from .seed import DEMO_CLIENT_ID
 from .xero import CREDIT_NOTE, INVOICE, Ledger, user
+from .xero import journals as journal_rules
 
 ADMIN_ACTIONS = (
     "archive_account",
@@ -30,6 +31,10 @@ ADMIN_ACTIONS = (
     "void_invoice",
     "delete_invoice",
     "edit_invoice",
+    "post_journal",
+    "void_journal",
+    "delete_journal",
+    "edit_journal",
     "expire_access_tokens",
     "expire_refresh_tokens",
     "register_redirect_uri",
@@ -47,6 +52,9 @@ class Admin:
 
     def contacts(self, tenant_id: str) -> list[dict[str, Any]]:
         return [xero.plain(c) for c in self.ledger(tenant_id).contacts()]
+
+    def journals(self, tenant_id: str) -> list[dict[str, Any]]:
+        return [xero.plain(j) for j in self.ledger(tenant_id).journals()]
 
     def _account(self, ledger: Ledger, code: str) -> dict[str, Any]:
         account = ledger.account(code=code)
@@ -116,6 +124,22 @@ class Admin:
         with self.store.transaction():
             return xero.plain(user.edit(self.ledger(tenant_id), invoice_id, **changes))
 
+    def post_journal(self, tenant_id: str, journal_id: str) -> dict[str, Any]:
+        with self.store.transaction():
+            return xero.plain(journal_rules.user_change(self.ledger(tenant_id), journal_id, "POSTED"))
+
+    def void_journal(self, tenant_id: str, journal_id: str) -> dict[str, Any]:
+        with self.store.transaction():
+            return xero.plain(journal_rules.user_change(self.ledger(tenant_id), journal_id, "VOIDED"))
+
+    def delete_journal(self, tenant_id: str, journal_id: str) -> dict[str, Any]:
+        with self.store.transaction():
+            return xero.plain(journal_rules.user_change(self.ledger(tenant_id), journal_id, "DELETED"))
+
+    def edit_journal(self, tenant_id: str, journal_id: str, **changes: Any) -> dict[str, Any]:
+        with self.store.transaction():
+            return xero.plain(journal_rules.user_edit(self.ledger(tenant_id), journal_id, **changes))
+
     def expire_access_tokens(self) -> None:
         self.identity.expire_access_tokens()
 
@@ -141,6 +165,7 @@ class Admin:
                     "Contacts": self.contacts(tenant),
                     "Invoices": self.invoices(tenant),
                     "CreditNotes": self.credit_notes(tenant),
+                    "ManualJournals": self.journals(tenant),
                 }
             )
         connections = [
@@ -161,7 +186,7 @@ class Admin:
         for org in self.store.all("organisation"):
             tenant = org["OrganisationID"]
             bills = [d for d in self.invoices(tenant) if d["Type"] == "ACCPAY"]
-            sections.append((org, bills, self.credit_notes(tenant)))
+            sections.append((org, bills, self.credit_notes(tenant), self.journals(tenant)))
         return pages.index_page(sections)
 
     def register_redirect_uri(self, redirect_uri: str, client_id: str = DEMO_CLIENT_ID) -> list[str]:

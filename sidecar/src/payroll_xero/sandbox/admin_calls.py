@@ -27,6 +27,10 @@ class AdminCalls:
         """The organisation's contacts."""
         return self.app.contacts(tenant_id)
 
+    def journals(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The organisation's manual journals in Xero's JSON shape (ISO dates, Decimal amounts)."""
+        return self.app.journals(tenant_id)
+
     def state(self) -> dict[str, Any]:
         """The state as ``GET /_sandbox/state`` shows it (no secrets)."""
         return self.app.state()
@@ -75,6 +79,23 @@ class AdminCalls:
         """Edit a line (``line``, ``unit_amount``, ``account_code``, ``description``) or the contact
         (``contact_name``) of an unpaid bill, as a person in Xero would; ``credit_note=True`` for one."""
         return self.app.edit_invoice(tenant_id, invoice_id, **changes)
+
+    def post_journal(self, tenant_id: str, journal_id: str) -> dict[str, Any]:
+        """Post a DRAFT manual journal as a person in Xero would."""
+        return self.app.post_journal(tenant_id, journal_id)
+
+    def void_journal(self, tenant_id: str, journal_id: str) -> dict[str, Any]:
+        """Void a POSTED manual journal."""
+        return self.app.void_journal(tenant_id, journal_id)
+
+    def delete_journal(self, tenant_id: str, journal_id: str) -> dict[str, Any]:
+        """Delete a DRAFT manual journal."""
+        return self.app.delete_journal(tenant_id, journal_id)
+
+    def edit_journal(self, tenant_id: str, journal_id: str, **changes: Any) -> dict[str, Any]:
+        """Edit a DRAFT or POSTED journal as a person in Xero would: a line's ``account_code`` or
+        ``description`` (``line``), the ``narration``, or ``move_amount`` from line ``line`` to the next."""
+        return self.app.edit_journal(tenant_id, journal_id, **changes)
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far is now expired."""

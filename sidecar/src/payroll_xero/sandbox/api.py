@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import xero
+from .journal_api import journal_scope_refusal
 from .messages import Request, Response, bad_request, csv_list, json_response, not_found, problem_response
 from .tokens import AccessToken, AuthError
 from .xero import CREDIT_NOTE, INVOICE, DocKind, Ledger, XeroValueError
@@ -34,6 +35,11 @@ class AccountingApi:
         tenant = (request.headers.get("xero-tenant-id") or "").strip().lower()
         if not tenant or self.identity.connection_for(token.client_id, tenant) is None:
             return problem_response(403, "Forbidden", "AuthenticationUnsuccessful")
+        match = API_PATH.match(request.path)
+        if match and match.group("resource").lower() == "manualjournals":
+            refused = journal_scope_refusal(request, token)
+            if refused is not None:
+                return refused
         decision = self.limiter.acquire(token.client_id, tenant)
         if not decision.allowed:
             response = problem_response(429, "TooManyRequests", f"Rate limit exceeded: {decision.problem}")
@@ -115,12 +121,15 @@ class AccountingApi:
                     "contacts": self._get_contacts,
                     "invoices": self._get_invoices,
                     "creditnotes": self._get_credit_notes,
+                    "manualjournals": self._get_journals,
                 }.get(resource)
                 if getter is not None:
                     return getter(request, ledger, token, doc_id)
             elif method in ("PUT", "POST"):
                 if resource == "contacts":
                     return self._save_contacts(request, ledger, doc_id)
+                if resource == "manualjournals":
+                    return self._save_journals(request, ledger, token, doc_id)
                 if resource in ("invoices", "creditnotes"):
                     kind = INVOICE if resource == "invoices" else CREDIT_NOTE
                     return self._save_documents(request, ledger, token, kind, doc_id)

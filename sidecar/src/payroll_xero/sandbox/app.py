@@ -5,7 +5,8 @@ Paths (all of Xero's hosts under one base URL):
 ``/connections`` and ``/api.xro/2.0/...`` (API), ``/`` (what arrived, as HTML) and ``/_sandbox/...`` (admin).
 
 :class:`App` holds the state and answers the login and identity paths itself; the accounting API is the
-mixin :class:`~payroll_xero.sandbox.api.AccountingApi` (Xero's rules in :mod:`payroll_xero.sandbox.xero`),
+mixin :class:`~payroll_xero.sandbox.api.AccountingApi` (Xero's rules in :mod:`payroll_xero.sandbox.xero`) with
+its manual journals (:class:`~payroll_xero.sandbox.journal_api.JournalsApi`),
 the admin section :class:`~payroll_xero.sandbox.admin.Admin`; requests and answers are
 :mod:`payroll_xero.sandbox.messages`.
 """
@@ -23,6 +24,7 @@ from . import pages, seed
 from .admin import Admin
 from .api import API_PATH, AccountingApi
 from .identity import Identity
+from .journal_api import JournalsApi
 from .limits import Fault, Faults, RateLimiter
 from .messages import Request, Response, html_response, json_response, not_found, problem_response
 from .store import Store
@@ -35,7 +37,7 @@ RECEIVED_KEPT = 1000  # request bodies kept for inspection (App.received)
 _CONNECTION = re.compile(r"^/connections/(?P<id>[^/]+)/?$", re.IGNORECASE)
 
 
-class App(AccountingApi, Admin):
+class App(AccountingApi, JournalsApi, Admin):
     """The sandbox's state and behaviour behind one ``dispatch(request) -> response``."""
 
     def __init__(

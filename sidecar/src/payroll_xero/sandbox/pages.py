@@ -1,4 +1,5 @@
-"""The sandbox's HTML pages: the consent screen and the list of what arrived. Every value is escaped."""
+"""The sandbox's HTML pages: the consent screen and the list of what arrived (bills, credit notes, manual
+journals). Every value is escaped."""
 
 from __future__ import annotations
 
@@ -88,9 +89,56 @@ def _actions(tenant_id: str, doc: dict[str, Any], credit_note: bool) -> str:
     }
     return "".join(
         f'<button data-action="{a}" data-tenant="{escape(tenant_id)}" data-id="{escape(str(doc_id))}" '
-        f'data-credit="{int(credit_note)}" data-due="{escape(str(doc.get("AmountDue", "")))}">{a}</button> '
+        f'data-endpoint="{a}_invoice" data-credit="{int(credit_note)}" '
+        f'data-due="{escape(str(doc.get("AmountDue", "")))}">{a}</button> '
         for a in wanted.get(str(doc.get("Status")), ())
         if not (credit_note and a == "pay")
+    )
+
+
+def _journal_actions(tenant_id: str, journal: dict[str, Any]) -> str:
+    """Post, void or delete a journal as a person in Xero would (the page's script posts them)."""
+    wanted = {"DRAFT": ("post", "delete"), "POSTED": ("void",)}
+    return "".join(
+        f'<button data-action="{a}" data-tenant="{escape(tenant_id)}" '
+        f'data-id="{escape(str(journal.get("ManualJournalID") or ""))}" data-endpoint="{a}_journal">{a}</button> '
+        for a in wanted.get(str(journal.get("Status")), ())
+    )
+
+
+def _journal_lines_table(lines: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(str(line.get('Description', '')))}</td>"
+        f"<td>{escape(str(line.get('AccountCode', '')))}</td>"
+        f"<td>{escape(', '.join(t['Option'] for t in line.get('Tracking', [])))}</td>"
+        f'<td class="num">{_amount(line["LineAmount"]) if line.get("LineAmount", 0) > 0 else ""}</td>'
+        f'<td class="num">{_amount(-line["LineAmount"]) if line.get("LineAmount", 0) < 0 else ""}</td>'
+        "</tr>"
+        for line in lines
+    )
+    head = "<tr><th>Description</th><th>Account</th><th>Tracking</th><th>Debit</th><th>Credit</th></tr>"
+    return f'<table class="lines">{head}{rows}</table>' if lines else ""
+
+
+def _journals_table(journals: list[dict[str, Any]], tenant_id: str) -> str:
+    if not journals:
+        return "<p><small>None yet.</small></p>"
+    rows = "".join(
+        f'<tr id="{escape(str(j.get("ManualJournalID") or ""))}">'
+        f"<td>{escape(str(j.get('Narration') or ''))}</td>"
+        f'<td class="status">{escape(str(j.get("Status", "")))}</td>'
+        f"<td>{escape(str(j.get('Date') or ''))}</td>"
+        f'<td class="num">{_amount(sum(x["LineAmount"] for x in j.get("JournalLines", []) if x["LineAmount"] > 0))}</td>'
+        f"<td>{_link(j.get('Url'))}</td>"
+        f"<td>{_journal_lines_table(j.get('JournalLines', []))}</td>"
+        f"<td>{_journal_actions(tenant_id, j)}</td>"
+        "</tr>"
+        for j in journals
+    )
+    return (
+        "<table><tr><th>Narration</th><th>Status</th><th>Date</th><th>Debits</th><th>Source</th>"
+        f"<th>Lines</th><th>In Xero</th></tr>{rows}</table>"
     )
 
 
@@ -128,15 +176,18 @@ def _link(url: Any) -> str:
     return f'<a href="{escape(str(url))}">link</a>'
 
 
-def index_page(organisations: list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]) -> str:
-    """Per organisation, its bills to pay and its credit notes (``organisations``: org, bills, credit notes)."""
+def index_page(organisations: list[tuple[dict[str, Any], list, list, list]]) -> str:
+    """Per organisation, its bills to pay, credit notes and manual journals (``organisations``: org, bills,
+    credit notes, journals)."""
     sections = []
-    for org, bills, credit_notes in organisations:
+    for org, bills, credit_notes, journals in organisations:
+        tenant = org["OrganisationID"]
         sections.append(
-            f"<h2>{escape(org['Name'])} <small>{escape(org['OrganisationID'])} "
+            f"<h2>{escape(org['Name'])} <small>{escape(tenant)} "
             f"({escape(org['BaseCurrency'])})</small></h2>"
-            f"<h3>Bills to pay</h3>{_documents_table(bills, 'InvoiceNumber', 'AmountDue', org['OrganisationID'])}"
-            f"<h3>Credit notes</h3>{_documents_table(credit_notes, 'CreditNoteNumber', 'RemainingCredit', org['OrganisationID'])}"
+            f"<h3>Bills to pay</h3>{_documents_table(bills, 'InvoiceNumber', 'AmountDue', tenant)}"
+            f"<h3>Credit notes</h3>{_documents_table(credit_notes, 'CreditNoteNumber', 'RemainingCredit', tenant)}"
+            f"<h3>Manual journals</h3>{_journals_table(journals, tenant)}"
         )
     return _template("index.html").substitute(
         client_id=escape(seed.DEMO_CLIENT_ID), organisations="\n".join(sections)

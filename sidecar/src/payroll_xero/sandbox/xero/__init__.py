@@ -6,6 +6,7 @@
   and the two document kinds, :data:`INVOICE` and :data:`CREDIT_NOTE`;
 * :mod:`.lines`: line items, tracking and totals;
 * :mod:`.documents`: invoices and credit notes: create, update, status changes, payments;
+* :mod:`.journals`: manual journals: create, update a draft, post, void, delete;
 * :mod:`.contacts`: contacts;
 * :mod:`.batches`: the documents of a request and the answer to all of them.
 
@@ -17,6 +18,7 @@ from . import user as user
 from .batches import Outcome, batch_answer, batch_items
 from .contacts import apply_contact, new_contact
 from .documents import apply_document, pay
+from .journals import apply_journal
 from .ledger import APPROVED, CREDIT_NOTE, INVOICE, DocKind, Ledger
 from .values import (
     XeroValueError,
@@ -42,6 +44,7 @@ __all__ = [
     "XeroValueError",
     "apply_contact",
     "apply_document",
+    "apply_journal",
     "batch_answer",
     "batch_items",
     "compile_where",

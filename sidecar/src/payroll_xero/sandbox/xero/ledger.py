@@ -1,4 +1,5 @@
-"""An organisation's data in the store, and the two kinds of documents it holds (invoices, credit notes)."""
+"""An organisation's data in the store: its invoices and credit notes (two kinds of documents), and its
+manual journals."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from ..store import Store
 from .values import parse_date
+
+JOURNAL_KIND = "manualjournal"  # the store's kind of manual journals
 
 
 class Ledger:
@@ -71,6 +74,16 @@ class Ledger:
 
     def save_document(self, kind: DocKind, doc: dict[str, Any]) -> None:
         self.store.put(kind.store_kind, self.tenant_id, doc[kind.id_field], doc)
+
+    def journals(self) -> list[dict[str, Any]]:
+        """The organisation's manual journals, oldest first."""
+        return self.store.all(JOURNAL_KIND, self.tenant_id)
+
+    def journal(self, journal_id: str) -> dict[str, Any] | None:
+        return self.store.get(JOURNAL_KIND, self.tenant_id, str(journal_id).lower())
+
+    def save_journal(self, journal: dict[str, Any]) -> None:
+        self.store.put(JOURNAL_KIND, self.tenant_id, journal["ManualJournalID"], journal)
 
 
 @dataclass(frozen=True)

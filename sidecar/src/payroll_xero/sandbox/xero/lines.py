@@ -42,7 +42,7 @@ def build_lines(
             unit = amount / quantity if quantity else Decimal(0)
         account, code = _line_account(ledger, raw, status, errors)
         tax_type, tax = _line_tax(raw, account, amount, line_amount_types, errors)
-        tracking = _build_tracking(categories, raw.get("Tracking"), errors)
+        tracking = build_tracking(categories, raw.get("Tracking"), errors)
         line = {
             "LineItemID": str(raw.get("LineItemID") or uuid.uuid4()),
             "Description": description,
@@ -125,7 +125,7 @@ def _by_id_or_name(
     )
 
 
-def _build_tracking(categories: list[dict[str, Any]], raw: Any, errors: list[str]) -> list[dict[str, Any]]:
+def build_tracking(categories: list[dict[str, Any]], raw: Any, errors: list[str]) -> list[dict[str, Any]]:
     if not raw:
         return []
     if not isinstance(raw, list):
