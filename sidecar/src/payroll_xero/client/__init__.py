@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .compare import bill_differences, readable_errors
 from .documents import Documents
-from .limiter import TenantLimiter, limiter_for
+from .limiter import Limiter, TenantLimiter, limiter_for
 from .sdk import idempotency_key
 from .values import (
     BATCH_SIZE,
@@ -53,6 +53,7 @@ __all__ = [
     "LOOKUP_BATCH",
     "STATUS_PAGE",
     "Account",
+    "Limiter",
     "Organisation",
     "PushResult",
     "StatusPage",
