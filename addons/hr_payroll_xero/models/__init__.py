@@ -1,6 +1,7 @@
 from . import compat
 from . import res_company
 from . import res_config_settings
+from . import xero_rate_limit
 from . import xero_connection
 from . import xero_connection_oauth
 from . import xero_connection_token

@@ -26,6 +26,9 @@ SESSION_SCOPE = "hr_payroll_xero.oauth_session"  # HMAC scope of the browser ses
 STATE_LIFETIME = 600  # seconds the admin has to consent in Xero
 REFRESH_MARGIN = 120  # refresh an access token that expires within 2 minutes
 LOCK_WAIT = 15  # seconds a worker waits for another one's refresh
+# Xero's limits per organisation (ir.config_parameter hr_payroll_xero.calls_per_minute / .concurrent_calls)
+RATE_PER_MINUTE = 60
+RATE_CONCURRENT = 5
 
 # --- bill records
 # Xero statuses of a bill that can still be edited or deleted (approved ones are voided, paid ones are final).

@@ -12,8 +12,9 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     XeroError = Exception
 
 from .compat import sql_constraints
-from .const import CALLBACK_PATH, REFRESH_MARGIN, USABLE_CONNECTION_STATES
+from .const import CALLBACK_PATH, RATE_CONCURRENT, RATE_PER_MINUTE, REFRESH_MARGIN, USABLE_CONNECTION_STATES
 from .utils import notification, window_action
+from .xero_rate_limit import PgTenantLimiter
 
 _logger = logging.getLogger(__name__)
 
@@ -264,6 +265,19 @@ class XeroConnection(models.Model):
             refresh=lambda stale: self._xero_token(force=True, stale=stale),
             endpoints=self._xero_endpoints(),
             refresh_margin=REFRESH_MARGIN / 2,
+            # Xero's limits are per organisation: shared by every worker through PostgreSQL.
+            limiter=self._xero_limiter(),
+        )
+
+    def _xero_limiter(self):
+        """The organisation's limiter shared by all Odoo processes (``xero.rate.limit``)."""
+        self.ensure_one()
+        get = self.env["ir.config_parameter"].sudo().get_param
+        return PgTenantLimiter(
+            self.env.registry,
+            self.tenant_id,
+            per_minute=int(get("hr_payroll_xero.calls_per_minute") or RATE_PER_MINUTE),
+            concurrent=int(get("hr_payroll_xero.concurrent_calls") or RATE_CONCURRENT),
         )
 
     def _xero_refuse_unlocked_save(self, token):
