@@ -169,6 +169,9 @@ class XeroBillRecordSync(models.Model):
             ("next_attempt_at", "=", False),
             ("next_attempt_at", "<=", now),
         ]
+        if self._xero_queue_available():
+            self._xero_enqueue_due(domain)  # queue_job pushes them, organisation by organisation
+            return True
         records = self.sudo().search(domain, order="id", limit=CRON_CHUNK + 1)
         more = len(records) > CRON_CHUNK
         for connection, group in records[:CRON_CHUNK].grouped("connection_id").items():

@@ -93,6 +93,8 @@ class XeroCase(XeroSandboxMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # Pushes run in the test, as without queue_job (tests of the queue jobs set it back to False).
+        cls.env = cls.env(context=dict(cls.env.context, xero_push_now=True))
         # Token refreshes are committed on a cursor of their own (registry.cursor()); in test mode
         # that cursor shares the test transaction, as HttpCase does.
         enter_registry_test_mode(cls)

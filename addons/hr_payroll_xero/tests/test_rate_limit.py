@@ -153,3 +153,11 @@ class TestRateLimitOfConnections(XeroPayrollCase):
         self.assertIn("daily", record.last_error)
         wait = (record.next_attempt_at - fields.Datetime.now()).total_seconds()
         self.assertTrue(3000 < wait <= 3600, wait)
+
+    def test_the_push_cron_without_queue_job_takes_its_slots_from_the_shared_row(self):
+        self.batch._xero_generate_bills(push=False).sudo().write({"state": "queued"})
+        self.env["xero.bill.record"]._cron_push_queued()
+        self.assertEqual(set(self.batch.xero_record_ids.mapped("state")), {"sent"})
+        row = self._row()
+        self.assertGreaterEqual(len(row.call_window), 3)  # contacts, look-up and create, at least
+        self.assertEqual(row.in_flight, {})
