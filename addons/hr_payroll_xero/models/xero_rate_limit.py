@@ -26,7 +26,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from odoo import fields, models
+from odoo import fields, models, modules
 
 from .compat import sql_constraints
 
@@ -42,6 +42,8 @@ _logger = logging.getLogger(__name__)
 WINDOW = 60.0  # seconds of Xero's rolling minute
 SLOT_TTL = 120.0  # seconds after which a call in flight is taken for dead (longer than any timeout)
 POLL = 1.0  # seconds between two looks at a full row
+# seconds a call waits for a slot at most (a crashed worker's slot frees within SLOT_TTL), then RateLimited
+MAX_SLOT_WAIT = 300.0
 
 
 @sql_constraints(("tenant_uniq", "unique(tenant_id)", "One rate limit row per Xero organisation."))
@@ -78,7 +80,7 @@ class PgTenantLimiter:
         per_minute=60,
         concurrent=5,
         *,
-        max_wait=60.0,
+        max_wait=MAX_SLOT_WAIT,
         slot_ttl=SLOT_TTL,
         sleep=time.sleep,
         offset=lambda: 0.0,
@@ -94,6 +96,16 @@ class PgTenantLimiter:
         self.waited = 0.0
 
     # ------------------------------------------------------------------ the row
+
+    @contextlib.contextmanager
+    def _cursor(self):
+        """A short transaction of its own, committed when the block ends. READ COMMITTED: once the row lock
+        is granted, the row another worker just committed is the one read (REPEATABLE READ, Odoo's default,
+        would refuse it as a concurrent update)."""
+        with self.registry.cursor() as cr:
+            if not modules.module.current_test:  # a test's cursors share the test transaction
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            yield cr
 
     def _locked_row(self, cr):
         """Lock the organisation's row (made when missing) and read it with the shared clock's time."""
@@ -127,7 +139,7 @@ class PgTenantLimiter:
 
     def _try_take(self, key):
         """One short transaction: take a slot (returns ``(0, counted_at)``) or say how long to wait."""
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             row, now = self._locked_row(cr)
             refused = day_refusal(row["day"], row["day_at"], now)
             if refused is not None:
@@ -146,7 +158,7 @@ class PgTenantLimiter:
 
     def _release(self, key):
         """Another short transaction: the call is done; it is counted from now on (Xero counted it by then)."""
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             row, now = self._locked_row(cr)
             counted = row["in_flight"].pop(key, [None])[0]
             if counted is not None and counted in row["window"]:
@@ -178,7 +190,7 @@ class PgTenantLimiter:
             self._release(key)
 
     def remember(self, minute_remaining, day_remaining):
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             row, now = self._locked_row(cr)
             extra = {}
             if minute_remaining is not None:
@@ -191,6 +203,6 @@ class PgTenantLimiter:
 
     def in_flight(self):
         """How many calls are under way now (dead ones left out)."""
-        with self.registry.cursor() as cr:
+        with self._cursor() as cr:
             row, _now = self._locked_row(cr)
             return len(row["in_flight"])

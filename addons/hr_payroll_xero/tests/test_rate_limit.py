@@ -68,7 +68,7 @@ class TestSharedRateLimit(TransactionCase):
 
     def test_two_processes_together_never_exceed_the_concurrent_calls(self):
         clock = SharedClock()
-        first, second = self._limiter(clock), self._limiter(clock)
+        first, second = self._limiter(clock, max_wait=60), self._limiter(clock, max_wait=60)
         with contextlib.ExitStack() as held:
             for limiter in (first, second, first, second, first):
                 held.enter_context(limiter.slot())
