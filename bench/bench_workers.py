@@ -319,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "--chunk", type=int, default=50, help="records a worker takes at a time (one create call)"
     )
     parser.add_argument("--kill", action="store_true", help="a last run with one worker SIGKILLed on the way")
+    parser.add_argument("--kill-only", action="store_true", help="only that run")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a run may take")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -353,14 +354,16 @@ def orchestrate(args) -> int:
     try:
         connect(registry, sandbox)
         record_ids = make_records(registry, args.bills, args.batches)
-        runs = [(int(value), False) for value in args.workers.split(",")]
-        if args.kill:
-            runs.append((max(n for n, _kill in runs), True))
+        runs = [(int(value), False) for value in args.workers.split(",") if not args.kill_only]
+        if args.kill or args.kill_only:
+            runs.append((max(int(value) for value in args.workers.split(",")), True))
         for n, kill in runs:
             reset_run(registry, sandbox, watch)
             results[n, kill] = check(
                 registry, sandbox, watch, run_workers(args, registry, n, len(record_ids), kill)
             )
+            if kill:
+                wait_slots_freed(registry, results[n, kill])
             report_one(n, results[n, kill])
     finally:
         sandbox.stop()
