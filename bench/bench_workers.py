@@ -15,6 +15,9 @@ Not a timed test: it prints what the sandbox (Xero's stand-in) saw. A standalone
 4. ``--kill``: one more run with the largest N, in which one worker is killed with SIGKILL once a third of the
    bills is sent (mid-push: its transaction is lost, and its slot too when it was inside a call), and the
    others finish its work;
+   ``--queue``: the pushes are OCA queue_job jobs instead (enqueued as Generate does), run by one ``odoo-bin``
+   server in prefork mode with N HTTP workers and queue_job's job runner (``bench/workers_queue.py``; a template
+   with queue_job, e.g. ``--template tmpl18_queue``);
 5. prints per N: the most calls Xero received in any rolling minute (must be <= 60), the most calls in flight
    (<= 5), 429s received (0), duplicates in Xero (0), bills lost (0: every record sent and in Xero once), the
    slot left in flight by the killed worker (freed after its expiry), and the wall time against one worker.
@@ -24,6 +27,7 @@ Run from the repository root (PostgreSQL running; about 3 minutes per N for 2,00
     /opt/odoo18/venv/bin/python bench/bench_workers.py /opt/odoo18/odoo.conf
     /opt/odoo18/venv/bin/python bench/bench_workers.py /opt/odoo18/odoo.conf --bills 400 --workers 1,4 --kill
     /opt/odoo19/venv/bin/python bench/bench_workers.py /opt/odoo19/odoo.conf --template tmpl19_payroll
+    /opt/odoo18/venv/bin/python bench/bench_workers.py /opt/odoo18/odoo.conf --queue --template tmpl18_queue
 
 The database ``bench_workers`` is dropped at the end unless ``--keep``.
 """
@@ -47,6 +51,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "sidecar" / "src"))
 
 import bench_odoo  # noqa: E402 - after the path insert
+import workers_queue  # noqa: E402
 from bench_odoo import bootstrap, environment, machine  # noqa: E402
 
 TEMPLATES = ("tmpl18_payroll", "tmpl19_payroll", "tmpl_payroll")
@@ -319,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         "--chunk", type=int, default=50, help="records a worker takes at a time (one create call)"
     )
     parser.add_argument("--kill", action="store_true", help="a last run with one worker SIGKILLed on the way")
+    parser.add_argument("--queue", action="store_true", help="the pushes as queue_job jobs of an Odoo server")
     parser.add_argument("--kill-only", action="store_true", help="only that run")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds a run may take")
     parser.add_argument("--keep", action="store_true", help="keep the database")
@@ -359,9 +365,11 @@ def orchestrate(args) -> int:
             runs.append((max(int(value) for value in args.workers.split(",")), True))
         for n, kill in runs:
             reset_run(registry, sandbox, watch)
-            results[n, kill] = check(
-                registry, sandbox, watch, run_workers(args, registry, n, len(record_ids), kill)
-            )
+            if args.queue:
+                run = workers_queue.run_queue(args, registry, n)
+            else:
+                run = run_workers(args, registry, n, len(record_ids), kill)
+            results[n, kill] = check(registry, sandbox, watch, run)
             if kill:
                 wait_slots_freed(registry, results[n, kill])
             report_one(n, results[n, kill])
@@ -379,6 +387,8 @@ def orchestrate(args) -> int:
 
 def report_one(n: int, r: dict) -> None:
     killed = f", one killed after {r['killed_after']:.0f} s" if r["killed"] else ""
+    if "jobs" in r:
+        killed += f" (queue_job: {r['jobs']} jobs {r['job_states']}, {r['notices']} batch notices)"
     print(
         f"  {n} worker(s){killed}: {r['wall']:.1f} s, {r['calls']} calls; max {r['per_minute']}/min, "
         f"{r['peak']} in flight; {r['refused']} 429s; {r['duplicates']} duplicates; {r['lost']} lost; "
