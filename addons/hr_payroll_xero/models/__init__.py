@@ -1,6 +1,7 @@
 from . import compat
 from . import res_company
 from . import res_config_settings
+from . import xero_rate_limit
 from . import xero_connection
 from . import xero_connection_oauth
 from . import xero_connection_token
@@ -13,10 +14,12 @@ from . import xero_bill_record_push
 from . import xero_bill_record_sync
 from . import xero_bill_record_cancel
 from . import xero_bill_record_status
+from . import xero_bill_record_queue
 from . import xero_bill_record_line
 from . import hr_payslip_run
 from . import hr_payslip_run_records
 from . import hr_payslip_run_status
+from . import hr_payslip_run_queue
 from . import hr_employee
 from . import hr_salary_rule
 from . import xero_mapping_coverage  # a SQL view over the models above: last

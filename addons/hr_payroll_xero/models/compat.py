@@ -156,3 +156,26 @@ class XeroCompat(models.AbstractModel):
         action = self.env.ref("hr_payroll_xero.hr_payslip_run_action_xero_generate")
         action.write({groups_field(action): [(6, 0, self.env.ref("hr_payroll_xero.group_xero_user").ids)]})
         return True
+
+
+# --- OCA queue_job, optional (not in the manifest): what its versions differ in, and whether it is there.
+# queue_job 18.0.4 and later configure a channel's capacity from its record; 18.0.1 and 19.0 only from the
+# server's configuration ([queue_job] channels = root:4,root.xero:2...). Unknown channel names run in the
+# closest configured parent on both (the job runner's parent fallback).
+
+
+def queue_job_installed(env):
+    """Whether OCA ``queue_job`` is installed in this database (its models are loaded)."""
+    return "queue.job" in env and hasattr(env["base"], "with_delay")
+
+
+def retryable_job_error(message, seconds):
+    """queue_job's ``RetryableJobError``: the job's transaction is rolled back and it runs again after ``seconds``."""
+    from odoo.addons.queue_job.exception import RetryableJobError
+
+    return RetryableJobError(message, seconds=seconds)
+
+
+def queue_channel_values(channel_model, capacity):
+    """Values of a ``queue.job.channel`` that runs at most ``capacity`` jobs at once, where records say so."""
+    return {"capacity": capacity} if "capacity" in channel_model._fields else {}

@@ -39,6 +39,10 @@ FLOW_CONNECTION_FIELDS = (
     "oauth_nonce",
     "oauth_code_verifier",
 )
+# Xero's limits per organisation (ir.config_parameter hr_payroll_xero.calls_per_minute / .concurrent_calls)
+RATE_PER_MINUTE = 60
+RATE_CONCURRENT = 5
+JOB_CHANNEL = "root.xero"  # queue_job: the channel of push jobs, one sub-channel per organisation
 
 # --- bill records
 # Xero statuses of a bill that can still be edited or deleted (approved ones are voided, paid ones are final).

@@ -168,7 +168,8 @@ class HrPayslipRun(models.Model):
                 raise UserError("\n".join(preparation.errors))
             records |= run._xero_sync_records(preparation, push=push)
         if push:
-            records.filtered(lambda r: r.state == "queued")._xero_push()
+            # With queue_job: enqueued on the organisation's channel, the request returns at once.
+            records.filtered(lambda r: r.state == "queued")._xero_push_or_enqueue()
         return records.with_env(self.env)
 
     def _xero_payment_date(self):

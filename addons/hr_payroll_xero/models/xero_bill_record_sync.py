@@ -8,6 +8,7 @@ import psycopg2
 
 from odoo import api, fields, models, modules
 from odoo.exceptions import UserError
+from odoo.tools import mute_logger
 
 try:
     from payroll_xero.bills import ACCPAYCREDIT, Bill
@@ -142,11 +143,18 @@ class XeroBillRecordSync(models.Model):
     def _xero_store_contacts(self, results):
         """Remember on each employee the ContactID Xero used for its bill."""
         contact_by_number = {r.invoice_number: r.contact_id for r in results if r.ok and r.contact_id}
-        for record in self.filtered(lambda r: r.employee_id and r.contact_number):
-            contact_id = contact_by_number.get(record.invoice_number)
-            employee = record.employee_id.sudo()
-            if contact_id and employee.xero_contact_id != contact_id:
-                employee.xero_contact_id = contact_id
+        try:
+            # A cache only: another worker pushing another batch of the same employees may store the same
+            # ids at the same time; then its ids are kept and this push goes on.
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                for record in self.filtered(lambda r: r.employee_id and r.contact_number):
+                    contact_id = contact_by_number.get(record.invoice_number)
+                    employee = record.employee_id.sudo()
+                    if contact_id and employee.xero_contact_id != contact_id:
+                        employee.xero_contact_id = contact_id
+        except (psycopg2.errors.SerializationFailure, psycopg2.errors.LockNotAvailable):
+            self.env.invalidate_all()
+            _logger.info("Xero bill records %s: contact ids stored by another worker meanwhile", self.ids)
 
     @api.model
     def _cron_push_queued(self):
@@ -169,6 +177,9 @@ class XeroBillRecordSync(models.Model):
             ("next_attempt_at", "=", False),
             ("next_attempt_at", "<=", now),
         ]
+        if self._xero_queue_available():
+            self._xero_enqueue_due(domain)  # queue_job pushes them, organisation by organisation
+            return True
         records = self.sudo().search(domain, order="id", limit=CRON_CHUNK + 1)
         more = len(records) > CRON_CHUNK
         for connection, group in records[:CRON_CHUNK].grouped("connection_id").items():

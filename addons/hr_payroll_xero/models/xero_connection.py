@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 
+import psycopg2
+
 from odoo import api, fields, models, modules
 from odoo.exceptions import AccessError, UserError
 
@@ -11,9 +13,18 @@ except ImportError:  # pragma: no cover - checked by external_dependencies
     oauth = None
     XeroError = Exception
 
-from .compat import sql_constraints
-from .const import CALLBACK_PATH, FLOW_CONNECTION_FIELDS, REFRESH_MARGIN, USABLE_CONNECTION_STATES
+from .compat import queue_channel_values, sql_constraints
+from .const import (
+    CALLBACK_PATH,
+    FLOW_CONNECTION_FIELDS,
+    JOB_CHANNEL,
+    RATE_CONCURRENT,
+    RATE_PER_MINUTE,
+    REFRESH_MARGIN,
+    USABLE_CONNECTION_STATES,
+)
 from .utils import notification, window_action
+from .xero_rate_limit import PgTenantLimiter
 
 _logger = logging.getLogger(__name__)
 
@@ -297,7 +308,40 @@ class XeroConnection(models.Model):
             refresh=lambda stale: self._xero_token(force=True, stale=stale),
             endpoints=self._xero_endpoints(),
             refresh_margin=REFRESH_MARGIN / 2,
+            # Xero's limits are per organisation: shared by every worker through PostgreSQL.
+            limiter=self._xero_limiter(),
         )
+
+    def _xero_limiter(self):
+        """The organisation's limiter shared by all Odoo processes (``xero.rate.limit``)."""
+        self.ensure_one()
+        get = self.env["ir.config_parameter"].sudo().get_param
+        return PgTenantLimiter(
+            self.env.registry,
+            self.tenant_id,
+            per_minute=int(get("hr_payroll_xero.calls_per_minute") or RATE_PER_MINUTE),
+            concurrent=int(get("hr_payroll_xero.concurrent_calls") or RATE_CONCURRENT),
+        )
+
+    def _xero_job_channel(self):
+        """``root.xero.<organisation>``: the organisation's jobs run in a channel of their own."""
+        self.ensure_one()
+        name = f"{JOB_CHANNEL}.{(self.tenant_id or f'connection{self.id}').split('-')[0].lower()}"
+        Channel = self.env["queue.job.channel"].sudo()
+        parent = self.env.ref("queue_job.channel_root")
+        for path in (JOB_CHANNEL, name):
+            channel = Channel.search([("complete_name", "=", path)], limit=1)
+            if not channel:
+                values = {"name": path.rsplit(".", 1)[1], "parent_id": parent.id}
+                if path == name:
+                    values.update(queue_channel_values(Channel, RATE_CONCURRENT))
+                try:
+                    with self.env.cr.savepoint():
+                        channel = Channel.create(values)
+                except psycopg2.IntegrityError:  # made by a generation running at the same time
+                    channel = Channel.search([("complete_name", "=", path)], limit=1)
+            parent = channel
+        return name
 
     def _xero_refuse_unlocked_save(self, token):
         # With ``refresh`` given the client never stores a token itself; a rotated refresh token

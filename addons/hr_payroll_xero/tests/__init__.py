@@ -9,3 +9,5 @@ from . import test_oauth_security
 from . import test_status
 from . import test_install
 from . import test_bill_currency
+from . import test_rate_limit
+from . import test_queue

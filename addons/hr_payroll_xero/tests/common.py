@@ -6,7 +6,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from odoo.tests import TransactionCase, new_test_user
 
-from payroll_xero.client import limiter_for
 from payroll_xero.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SECOND_TENANT_ID, Sandbox
 
 from ..models.compat import (
@@ -94,6 +93,8 @@ class XeroCase(XeroSandboxMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # Pushes run in the test, as without queue_job (tests of the queue jobs set it back to False).
+        cls.env = cls.env(context=dict(cls.env.context, xero_push_now=True))
         # Token refreshes are committed on a cursor of their own (registry.cursor()); in test mode
         # that cursor shares the test transaction, as HttpCase does.
         enter_registry_test_mode(cls)
@@ -124,16 +125,18 @@ class XeroPayrollCase(XeroCase):
     @classmethod
     def setUpClass(cls):
         # The suite sends more calls per minute than any payroll would: lift both rate limits
-        # (the client's and the sandbox's); the limit itself is exercised with injected 429s.
-        limiter, server = limiter_for(DEMO_TENANT_ID), sandbox()
-        saved = (limiter.per_minute, server.limiter.minute_limit)
+        # (the shared limiter's, a parameter of the test transaction, and the sandbox's); the limits
+        # themselves are exercised with injected 429s and in test_rate_limit.
+        server = sandbox()
+        saved = server.limiter.minute_limit
 
         def restore():
-            limiter.per_minute, server.limiter.minute_limit = saved
+            server.limiter.minute_limit = saved
 
         cls.addClassCleanup(restore)
-        limiter.per_minute = server.limiter.minute_limit = 100_000
+        server.limiter.minute_limit = 100_000
         super().setUpClass()
+        cls.env["ir.config_parameter"].sudo().set_param("hr_payroll_xero.calls_per_minute", 100_000)
 
         cls.company.xero_currency_code = cls.company.currency_id.name
         cls.accounts = {

@@ -2,6 +2,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.utils import notification
+
 
 class XeroBillGenerate(models.TransientModel):
     _name = "xero.bill.generate"
@@ -64,4 +66,18 @@ class XeroBillGenerate(models.TransientModel):
         action = self.run_ids.action_xero_view_records()
         if len(records) == 1:
             action.update({"view_mode": "form", "views": [(False, "form")], "res_id": records.id})
+        queued = (
+            records.sudo().filtered("job_uuid").filtered(lambda r: r.push_progress in ("queued", "sending"))
+        )
+        if queued:
+            return notification(
+                self.env._("Xero"),
+                self.env._(
+                    "%s bill(s) queued for Xero: the batch shows their progress, and you are notified there "
+                    "when they are pushed.",
+                    len(queued),
+                ),
+                reload=False,
+                next=action,
+            )
         return action

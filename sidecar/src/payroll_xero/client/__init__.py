@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from .compare import bill_differences, journal_differences, readable_errors
 from .journals import XERO_JOURNAL_URL, Journals, journal_web_url
-from .limiter import TenantLimiter, limiter_for
+from .limiter import Limiter, TenantLimiter, limiter_for
 from .sdk import idempotency_key
 from .values import (
     BATCH_SIZE,
@@ -64,6 +64,7 @@ __all__ = [
     "Account",
     "JournalPushResult",
     "JournalStatusPage",
+    "Limiter",
     "Organisation",
     "PushResult",
     "StatusPage",

@@ -35,7 +35,7 @@ from ..errors import (
     XeroUnavailable,
 )
 from ..oauth import Token, XeroEndpoints
-from .limiter import TenantLimiter, limiter_for
+from .limiter import Limiter, limiter_for
 from .sdk import accounting_api, header, messages
 
 _logger = logging.getLogger("payroll_xero.client")
@@ -148,7 +148,7 @@ class Transport:
         max_wait: float = oauth.MAX_RATE_WAIT,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
-        limiter: TenantLimiter | None = None,
+        limiter: Limiter | None = None,
         rng: Callable[[], float] = random.random,
         refresh_margin: float = oauth.REFRESH_MARGIN,
         refresh: Callable[[Token], Token] | None = None,
@@ -377,10 +377,18 @@ class Transport:
             return 60.0
 
     def _remember_limits(self, headers: Any) -> None:
+        """Keep what Xero says is left and tell the limiter (which may share it with other processes)."""
+        said: dict[str, int | None] = {"minute": None, "day": None}
         for name, key in (("X-MinLimit-Remaining", "minute"), ("X-DayLimit-Remaining", "day")):
             value = header(headers, name)
             if value is not None:
                 self.last_rate_limits[key] = value
+                try:
+                    said[key] = int(value)
+                except ValueError:
+                    pass
+        if said["minute"] is not None or said["day"] is not None:
+            self.limiter.remember(said["minute"], said["day"])
 
     def _validation_error(self, exc: HTTPStatusException, operation: str, correlation: str | None):
         try:
