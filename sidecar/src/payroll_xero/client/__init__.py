@@ -7,6 +7,7 @@
   their statuses read back by modification date (``changed_bills``) or by id (``read_bills``);
 * :mod:`.contacts` - contacts found by number or name, created in batches;
 * :mod:`.documents` - bills created (looked up before anything is resent), updated, deleted, voided;
+* :mod:`.attachments` - files attached to them, uploaded once (listed first);
 * :mod:`.sdk` - the SDK at the edge (its set-up, models sent, answers read);
 * :mod:`.compare` - Xero's refusals made readable, and how a bill in Xero differs from ours;
 * :mod:`.values` - the plain values handed back; :mod:`.limiter` - the per-tenant rate limiter.
@@ -19,8 +20,15 @@ Credit notes have no ``Url`` field in Xero, so a bill's url is not sent on them.
 
 from __future__ import annotations
 
+from .attachments import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    Attachments,
+    AttachResult,
+    XeroAttachment,
+    attachment_file_name,
+)
 from .compare import bill_differences, readable_errors
-from .documents import Documents
 from .limiter import TenantLimiter, limiter_for
 from .sdk import idempotency_key
 from .values import (
@@ -40,7 +48,7 @@ from .values import (
 )
 
 
-class XeroClient(Documents):
+class XeroClient(Attachments):
     """One Xero organisation (``tenant_id``) seen through one app; see :class:`.transport.Transport`
     for the constructor's arguments."""
 
@@ -51,16 +59,21 @@ __all__ = [
     "GONE_STATUSES",
     "IDS_BATCH",
     "LOOKUP_BATCH",
+    "MAX_ATTACHMENTS",
+    "MAX_ATTACHMENT_BYTES",
     "STATUS_PAGE",
     "Account",
+    "AttachResult",
     "Organisation",
     "PushResult",
     "StatusPage",
     "TenantLimiter",
     "TrackingCategory",
+    "XeroAttachment",
     "XeroBill",
     "XeroBillLine",
     "XeroClient",
+    "attachment_file_name",
     "bill_differences",
     "idempotency_key",
     "limiter_for",

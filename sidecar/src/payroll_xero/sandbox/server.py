@@ -28,7 +28,8 @@ from .store import Store
 _logger = logging.getLogger(__name__)
 
 DEFAULT_SCOPE = (
-    "openid profile email offline_access accounting.invoices accounting.contacts accounting.settings.read"
+    "openid profile email offline_access accounting.invoices accounting.contacts accounting.settings.read "
+    "accounting.attachments"
 )
 MAX_BODY = 16 * 1024 * 1024  # Xero takes 3.5 MB per request
 ALLOW_REMOTE_ENV = "PAYROLL_XERO_SANDBOX_ALLOW_REMOTE"
