@@ -153,3 +153,11 @@ def test_the_bills_page_lists_the_files_and_serves_them(sandbox, client):
         assert answer.read() == PDF
     finally:
         conn.close()
+
+
+def test_a_document_created_moments_ago_is_attached_without_a_look_up(sandbox, client):
+    bill = _bill(client)
+    result = client.attach(bill.xero_id, "summary.pdf", PDF, check_existing=False)
+    assert result.uploaded
+    assert not calls_to(sandbox, "GET", "/Attachments")
+    assert len(calls_to(sandbox, "PUT", "/Attachments/summary.pdf")) == 1

@@ -13,6 +13,7 @@ from . import xero_bill_record_push
 from . import xero_bill_record_sync
 from . import xero_bill_record_cancel
 from . import xero_bill_record_status
+from . import xero_bill_record_attachment
 from . import xero_bill_record_line
 from . import hr_payslip_run
 from . import hr_payslip_run_records

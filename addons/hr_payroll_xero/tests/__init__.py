@@ -6,3 +6,4 @@ from . import test_uninstall
 from . import test_record_security
 from . import test_oauth_security
 from . import test_status
+from . import test_attachment

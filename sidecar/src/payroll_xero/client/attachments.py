@@ -93,13 +93,15 @@ class Attachments(Documents):
         *,
         credit_note: bool = False,
         replace: bool = False,
+        check_existing: bool = True,
     ) -> AttachResult:
         """Attach ``content`` as ``file_name`` to a bill (or credit note) unless a file of that name is there.
 
         With ``replace`` a file of that name is replaced (POST) instead of kept. Raises
         :class:`ValidationFailed` for a file Xero would refuse (empty, over 10 MB, an 11th file) before
         sending it, and :class:`XeroUnavailable` when the upload's answer was lost and the file is not
-        there (the caller tries again later; it is looked up first then too).
+        there (the caller tries again later; it is looked up first then too). ``check_existing=False``
+        skips the look-up, for a document created moments ago by this very client (one call, not two).
         """
         subject = f"attachment {file_name}"
         if not content:
@@ -108,7 +110,7 @@ class Attachments(Documents):
             raise ValidationFailed(
                 [f"{file_name} is {len(content):,} bytes: Xero takes files of up to 10 MB."], subject=subject
             )
-        existing = self.attachments(xero_id, credit_note)
+        existing = self.attachments(xero_id, credit_note) if check_existing or replace else []
         same = next((a for a in existing if a.file_name == file_name), None)
         if same is not None and not replace:
             return AttachResult(same, uploaded=False)
