@@ -18,6 +18,7 @@ from . import xero_bill_record_line
 from . import hr_payslip_run
 from . import hr_payslip_run_records
 from . import hr_payslip_run_status
+from . import hr_payslip_run_close
 from . import hr_employee
 from . import hr_salary_rule
 from . import xero_mapping_coverage  # a SQL view over the models above: last

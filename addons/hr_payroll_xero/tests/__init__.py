@@ -7,3 +7,4 @@ from . import test_record_security
 from . import test_oauth_security
 from . import test_status
 from . import test_attachment
+from . import test_close
