@@ -8,3 +8,4 @@ from . import test_oauth_security
 from . import test_status
 from . import test_attachment
 from . import test_close
+from . import test_migration
