@@ -27,6 +27,7 @@
         "views/res_config_settings_views.xml",
         "views/xero_mapping_type_views.xml",
         "views/xero_bill_record_views.xml",
+        "report/xero_bill_record_report.xml",
         "views/hr_payslip_run_views.xml",
         "views/hr_employee_views.xml",
         "views/oauth_templates.xml",

@@ -15,11 +15,13 @@ from . import xero_bill_record_sync
 from . import xero_bill_record_cancel
 from . import xero_bill_record_status
 from . import xero_bill_record_queue
+from . import xero_bill_record_attachment
 from . import xero_bill_record_line
 from . import hr_payslip_run
 from . import hr_payslip_run_records
 from . import hr_payslip_run_status
 from . import hr_payslip_run_queue
+from . import hr_payslip_run_close
 from . import hr_employee
 from . import hr_salary_rule
 from . import xero_mapping_coverage  # a SQL view over the models above: last

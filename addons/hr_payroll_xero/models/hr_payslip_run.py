@@ -150,12 +150,13 @@ class HrPayslipRun(models.Model):
                 )
             ) from None
 
-    def _xero_generate_bills(self, push=True):
+    def _xero_generate_bills(self, push=True, preparations=None):
         """Create or update the Xero bill records of the batches and (with ``push``) send them.
 
         Returns the records of the bills the batches produce now. Never duplicates: a bill
         number exists once; unchanged bills are left alone. Records are written only here and by
-        their own actions: after the access check, as superuser.
+        their own actions: after the access check, as superuser. Each batch's ``XeroPreparation``
+        (its warnings, unmapped pay items) is appended to ``preparations`` when a list is given.
         """
         self._xero_check_access()
         if not self:
@@ -164,6 +165,8 @@ class HrPayslipRun(models.Model):
         records = self.env["xero.bill.record"].sudo()
         for run in self:
             preparation = run._xero_prepare()
+            if preparations is not None:
+                preparations.append(preparation)
             if preparation.errors:
                 raise UserError("\n".join(preparation.errors))
             records |= run._xero_sync_records(preparation, push=push)

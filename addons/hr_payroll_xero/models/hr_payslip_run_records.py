@@ -91,6 +91,11 @@ class HrPayslipRun(models.Model):
                     last_error=False,
                     sync_note=False,
                     pending_update=False,
+                    xero_attachment_state=False,
+                    xero_attachment_name=False,
+                    xero_attachment_error=False,
+                    xero_attachment_tries=0,
+                    xero_attachment_next_at=False,
                 )
             )
             record.message_post(body=self.env._("Generated again from the batch's current payslips."))

@@ -23,6 +23,12 @@ class ResCompany(models.Model):
         "xero.connection",
         compute="_compute_xero_connection_id",
     )
+    xero_generate_on_close = fields.Boolean(
+        string="Generate Xero Bills When a Batch Is Closed",
+        help="Closing a payslip batch generates and sends its Xero bills, as Generate Xero Bills does. The "
+        "batch is closed even when that finds problems: they are shown on the batch and sent to the Xero "
+        "managers as an activity.",
+    )
 
     def _compute_xero_connection_id(self):
         connections = self.env["xero.connection"].search([("company_id", "in", self.ids)])

@@ -7,6 +7,7 @@ class ResConfigSettings(models.TransientModel):
 
     xero_currency_code = fields.Char(related="company_id.xero_currency_code", readonly=False)
     xero_connection_id = fields.Many2one(related="company_id.xero_connection_id")
+    xero_generate_on_close = fields.Boolean(related="company_id.xero_generate_on_close", readonly=False)
     xero_connection_state = fields.Selection(related="company_id.xero_connection_id.state")
 
     def action_xero_open_connection(self):

@@ -132,6 +132,15 @@ class XeroBillRecord(models.Model):
         copy=False,
         help="HMAC of the payload with the database secret: a payload changed outside Odoo is never sent.",
     )
+    payload_signed_at_upgrade = fields.Selection(
+        [("resigned", "Signed (never sent)"), ("checked", "Checked (sent before signatures)")],
+        string="Signed at Upgrade",
+        readonly=True,
+        copy=False,
+        help="The record was generated before payloads were signed; the upgrade to 1.1.0 signed its payload "
+        "as stored (its hash matched): a bill never sent is sent as it is, a bill already in Xero is updated "
+        "only after Xero's document is checked against it (number and contact), as every update.",
+    )
     generated_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     generated_at = fields.Datetime(readonly=True, copy=False)
     sent_at = fields.Datetime(readonly=True, copy=False)

@@ -180,6 +180,8 @@ class XeroBillRecordPush(models.Model):
         for record in updates | creates.filtered("pending_update"):
             record._xero_update_in_xero(client)
         creates._xero_store_contacts(results)
+        # Once the documents exist: their batch summaries (a failure there leaves the bill sent).
+        self._xero_attach_summaries(client, {r.invoice_number for r in results if r.ok and r.created})
 
     def _xero_create_in_xero(self, client, bills):
         """Create ``bills`` (the bills of ``self``, in order) in Xero in one call; returns Xero's results.

@@ -129,6 +129,10 @@ class XeroBillRecordSync(models.Model):
                 "last_error": False,
                 "sync_note": False,
                 "sent_at": fields.Datetime.now(),
+                # the summary attached to the bill shows the old amounts: the push replaces it
+                "xero_attachment_state": "outdated"
+                if self.xero_attachment_state == "attached"
+                else self.xero_attachment_state,
             }
         )
         self.message_post(body=self.env._("Updated in Xero with the batch's new amounts."))
@@ -198,9 +202,28 @@ class XeroBillRecordSync(models.Model):
             if not modules.module.current_test:
                 # Bills Xero accepted must stay recorded as sent even if a later chunk fails badly.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+        more = self._xero_cron_attach() or more
         if more:
             self.env.ref("hr_payroll_xero.ir_cron_xero_push_queued")._trigger()
         return True
+
+    @api.model
+    def _xero_cron_attach(self):
+        """The summaries left to attach (to replace, or failed and due again), per connection, each
+        connection in a savepoint and committed; True when more are left than one run takes."""
+        due = self._xero_attachments_due(CRON_CHUNK + 1)
+        for connection, group in due[:CRON_CHUNK].grouped("connection_id").items():
+            try:
+                with self.env.cr.savepoint():
+                    group._xero_attach_with(connection)
+            except Exception:  # pylint: disable=broad-exception-caught
+                _logger.exception(
+                    "Xero push cron: summaries %s of connection %s stopped", group.ids, connection.id
+                )
+            if not modules.module.current_test:
+                # Summaries Xero took must stay recorded as attached even if a later connection fails.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        return len(due) > CRON_CHUNK
 
     def _xero_fail_after_crash(self, exc):
         """After the push of these records was rolled back: retry later, counting the attempt (so a record

@@ -3,14 +3,15 @@
 
 import dataclasses
 import io
+import json
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 try:
-    from payroll_xero.bills import content_digest
+    from payroll_xero.bills import Bill, content_digest
 except ImportError:  # pragma: no cover - checked by external_dependencies
-    content_digest = None
+    Bill = content_digest = None
 
 from .const import MAX_DESCRIPTION
 
@@ -63,6 +64,7 @@ class XeroBillRecordWriter(models.Model):
             payload=payload,
             content_hash=content_digest(payload),
             payload_signature=self._xero_payload_signature(self.id, payload),
+            payload_signed_at_upgrade=False,
             odoo_url=bill.url,
             line_ids=[(5, 0, 0)]
             + [(0, 0, vals) for vals in self._xero_line_vals(bill, rules_by_key, accounts_by_code)],
@@ -160,6 +162,56 @@ class XeroBillRecordWriter(models.Model):
             page_size=len(rows),
         )
         self.invalidate_recordset(["payload", "content_hash", "payload_signature", "odoo_url"])
+
+    @api.model
+    def _xero_sign_legacy_payloads(self):
+        """Sign the payloads of records made before payloads were signed (the upgrade to 1.1.0 runs it).
+
+        A record whose payload still has its hash (the payload is the bill it was generated as) gets its
+        signature: marked ``resigned`` when it never reached Xero, ``checked`` when it did. A payload whose
+        hash does not match stays unsigned: it was changed, and the push keeps refusing it (generate again).
+        Returns ``{"resigned": [ids], "checked": [ids], "left": [ids]}``.
+        """
+        cr = self.env.cr
+        cr.execute(
+            "SELECT id, payload, content_hash, xero_id IS NOT NULL AND xero_id != '' FROM xero_bill_record "
+            "WHERE payload IS NOT NULL AND (payload_signature IS NULL OR payload_signature = '') ORDER BY id"
+        )
+        found = {"resigned": [], "checked": [], "left": []}
+        rows = []
+        for record_id, payload, content_hash, in_xero in cr.fetchall():
+            canonical = self._xero_canonical_payload(payload, content_hash)
+            if canonical is None:
+                found["left"].append(record_id)
+                continue
+            kind = "checked" if in_xero else "resigned"
+            found[kind].append(record_id)
+            rows.append((record_id, canonical, self._xero_payload_signature(record_id, canonical), kind))
+        if rows:
+            cr.execute_values(
+                "UPDATE xero_bill_record r SET payload = v.payload, payload_signature = v.signature, "
+                "payload_signed_at_upgrade = v.kind FROM (VALUES %s) AS v(id, payload, signature, kind) "
+                "WHERE r.id = v.id",
+                rows,
+                page_size=1000,
+            )
+            self.browse([row[0] for row in rows]).invalidate_recordset(
+                ["payload", "payload_signature", "payload_signed_at_upgrade"]
+            )
+        return found
+
+    @api.model
+    def _xero_canonical_payload(self, payload, content_hash):
+        """``payload`` as Odoo stores it (canonical JSON) when it is the bill ``content_hash`` digests, else None."""
+        if not content_hash:
+            return None
+        if content_digest(payload) == content_hash:
+            return payload
+        try:  # the same bill written another way (spaces, key order): stored canonical from now on
+            canonical = Bill.from_content(json.loads(payload)).content_json()
+        except (TypeError, ValueError, KeyError):
+            return None
+        return canonical if content_digest(canonical) == content_hash else None
 
     def _xero_copy_lines(self, vals_list, bills, rules_by_key, accounts_by_code):
         """Stream the records' lines into xero_bill_record_line with one COPY."""

@@ -80,6 +80,14 @@ class XeroMappingType(models.Model):
         readonly=True,
         help="Payroll amounts carry no tax.",
     )
+    attach_summary = fields.Boolean(
+        string="Attach Batch Summary",
+        default=True,
+        help="Each bill of this type carries a PDF of what it was built from (batch, period, lines with their "
+        "pay items and employee counts, totals, the link to Odoo), attached in Xero once the bill is there. "
+        "It costs one or two more Xero calls per bill: for per-employee bills of large batches, mind Xero's "
+        "daily limit.",
+    )
     line_ids = fields.One2many("xero.mapping.line", "type_id", string="Pay Items", copy=True)
     record_ids = fields.One2many("xero.bill.record", "type_id", string="Bills")
     record_count = fields.Integer(compute="_compute_record_count")

@@ -11,3 +11,6 @@ from . import test_install
 from . import test_bill_currency
 from . import test_rate_limit
 from . import test_queue
+from . import test_attachment
+from . import test_close
+from . import test_migration

@@ -301,8 +301,9 @@ class XeroPayrollCase(XeroCase):
         )
 
     @classmethod
-    def _xero_make_batch(cls, employees, overtime=None, credit_note=False, name="October 2026"):
-        """A closed batch with one computed, done payslip per employee (refunds when ``credit_note``)."""
+    def _xero_make_batch(cls, employees, overtime=None, credit_note=False, name="October 2026", close=True):
+        """A closed batch (left open without ``close``) with one computed, done payslip per employee (refunds
+        when ``credit_note``)."""
         date_from, date_to = cls.PERIOD
         run = cls.env["hr.payslip.run"].create(
             {
@@ -342,7 +343,8 @@ class XeroPayrollCase(XeroCase):
         slips.compute_sheet()
         for slip in slips:  # action_payslip_done() expects one payslip at a time
             slip.with_context(without_compute_sheet=True).action_payslip_done()
-        run.close_payslip_run()
+        if close:
+            run.close_payslip_run()
         return run
 
     @classmethod

@@ -9,6 +9,7 @@
 * :mod:`.documents` - bills created (looked up before anything is resent), updated, deleted, voided;
 * :mod:`.journals` - manual journals found by the key their narration ends with, created, a draft
   updated, deleted (draft) or voided (posted), read back by id or modification date;
+* :mod:`.attachments` - files attached to them, uploaded once (listed first);
 * :mod:`.sdk` - the SDK at the edge (its set-up, models sent, answers read);
 * :mod:`.compare` - Xero's refusals made readable, and how a bill in Xero differs from ours;
 * :mod:`.values` - the plain values handed back; :mod:`.limiter` - the per-tenant rate limiter.
@@ -21,6 +22,14 @@ Credit notes have no ``Url`` field in Xero, so a bill's url is not sent on them.
 
 from __future__ import annotations
 
+from .attachments import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    Attachments,
+    AttachResult,
+    XeroAttachment,
+    attachment_file_name,
+)
 from .compare import bill_differences, journal_differences, readable_errors
 from .journals import XERO_JOURNAL_URL, Journals, journal_web_url
 from .limiter import Limiter, TenantLimiter, limiter_for
@@ -47,7 +56,7 @@ from .values import (
 )
 
 
-class XeroClient(Journals):
+class XeroClient(Journals, Attachments):
     """One Xero organisation (``tenant_id``) seen through one app; see :class:`.transport.Transport`
     for the constructor's arguments."""
 
@@ -58,10 +67,13 @@ __all__ = [
     "GONE_STATUSES",
     "IDS_BATCH",
     "LOOKUP_BATCH",
+    "MAX_ATTACHMENTS",
+    "MAX_ATTACHMENT_BYTES",
     "STATUS_PAGE",
     "UNPOSTABLE_ACCOUNT_TYPES",
     "XERO_JOURNAL_URL",
     "Account",
+    "AttachResult",
     "JournalPushResult",
     "JournalStatusPage",
     "Limiter",
@@ -70,10 +82,12 @@ __all__ = [
     "StatusPage",
     "TenantLimiter",
     "TrackingCategory",
+    "XeroAttachment",
     "XeroBill",
     "XeroBillLine",
     "XeroClient",
     "XeroJournal",
+    "attachment_file_name",
     "bill_differences",
     "idempotency_key",
     "journal_differences",

@@ -17,7 +17,7 @@ from . import pages, seed, xero
 from .identity import is_loopback_host
 from .messages import Request, Response, json_response
 from .seed import DEMO_CLIENT_ID
-from .xero import CREDIT_NOTE, INVOICE, Ledger, user
+from .xero import CREDIT_NOTE, INVOICE, Ledger, attachments, user
 from .xero import journals as journal_rules
 
 ADMIN_ACTIONS = (
@@ -55,6 +55,28 @@ class Admin:
 
     def journals(self, tenant_id: str) -> list[dict[str, Any]]:
         return [xero.plain(j) for j in self.ledger(tenant_id).journals()]
+
+    def attachments(
+        self, tenant_id: str, document_id: str, credit_note: bool = False
+    ) -> list[dict[str, Any]]:
+        kind = CREDIT_NOTE if credit_note else INVOICE
+        return [
+            {**attachments.listed(a), "Content": attachments.content(a)}
+            for a in attachments.attachments(self.ledger(tenant_id), kind, document_id)
+        ]
+
+    def _attachment_file(self, path: str) -> Response:
+        """``GET /_sandbox/attachments/<tenant>/<AttachmentID>``: an attached file, for the bills page."""
+        tenant, _, attachment_id = path.partition("/")
+        found = self.store.get(attachments.STORE_KIND, tenant, attachment_id)
+        if found is None:
+            return json_response(404, {"error": f"no attachment {attachment_id} in {tenant}"})
+        name = found["FileName"].replace('"', "")
+        return Response(
+            200,
+            attachments.content(found),
+            {"Content-Type": found["MimeType"], "Content-Disposition": f'inline; filename="{name}"'},
+        )
 
     def _account(self, ledger: Ledger, code: str) -> dict[str, Any]:
         account = ledger.account(code=code)
@@ -185,9 +207,18 @@ class Admin:
         sections = []
         for org in self.store.all("organisation"):
             tenant = org["OrganisationID"]
-            bills = [d for d in self.invoices(tenant) if d["Type"] == "ACCPAY"]
-            sections.append((org, bills, self.credit_notes(tenant), self.journals(tenant)))
+            bills = [
+                self._with_files(tenant, d, False) for d in self.invoices(tenant) if d["Type"] == "ACCPAY"
+            ]
+            credit_notes = [self._with_files(tenant, d, True) for d in self.credit_notes(tenant)]
+            sections.append((org, bills, credit_notes, self.journals(tenant)))
         return pages.index_page(sections)
+
+    def _with_files(self, tenant: str, doc: dict[str, Any], credit_note: bool) -> dict[str, Any]:
+        """``doc`` with the list of its attachments (no content), for the bills page."""
+        kind = CREDIT_NOTE if credit_note else INVOICE
+        files = attachments.attachments(self.ledger(tenant), kind, doc[kind.id_field])
+        return {**doc, "Attachments": [attachments.listed(a) for a in files]}
 
     def register_redirect_uri(self, redirect_uri: str, client_id: str = DEMO_CLIENT_ID) -> list[str]:
         return self.identity.register_redirect_uri(redirect_uri, client_id)
@@ -249,6 +280,8 @@ class Admin:
         try:
             if action == "state" and request.method == "GET":
                 return json_response(200, self.state())
+            if action.startswith("attachments/") and request.method == "GET":
+                return self._attachment_file(action[len("attachments/") :])
             if action == "reset" and request.method == "POST":
                 self.reset()
                 return json_response(200, {"ok": True})
@@ -275,6 +308,7 @@ class Admin:
                 "error": f"unknown admin action {request.method} {action}",
                 "actions": [
                     "GET state",
+                    "GET attachments/<tenant>/<AttachmentID>",
                     "POST reset",
                     "GET/POST/DELETE faults",
                     *[f"POST {a}" for a in ADMIN_ACTIONS],

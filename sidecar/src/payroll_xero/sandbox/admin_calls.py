@@ -31,6 +31,12 @@ class AdminCalls:
         """The organisation's manual journals in Xero's JSON shape (ISO dates, Decimal amounts)."""
         return self.app.journals(tenant_id)
 
+    def attachments(
+        self, tenant_id: str, document_id: str, credit_note: bool = False
+    ) -> list[dict[str, Any]]:
+        """The files attached to a bill (or credit note), oldest first: Xero's fields and ``Content`` (bytes)."""
+        return self.app.attachments(tenant_id, document_id, credit_note)
+
     def state(self) -> dict[str, Any]:
         """The state as ``GET /_sandbox/state`` shows it (no secrets)."""
         return self.app.state()

@@ -17,11 +17,15 @@ from . import xero
 from .journal_api import journal_scope_refusal
 from .messages import Request, Response, bad_request, csv_list, json_response, not_found, problem_response
 from .tokens import AccessToken, AuthError
-from .xero import CREDIT_NOTE, INVOICE, DocKind, Ledger, XeroValueError
+from .xero import CREDIT_NOTE, INVOICE, DocKind, Ledger, XeroValueError, attachments
 
 IDEMPOTENCY_WINDOW = 6 * 60
+ATTACHMENTS_SCOPE = "accounting.attachments"
 MAX_IDS_QUERY = 2000  # characters of an encoded IDs= value past which Xero answers 404
-API_PATH = re.compile(r"^/api\.xro/2\.0/(?P<resource>[A-Za-z]+)(?:/(?P<id>[^/]+))?/?$")
+API_PATH = re.compile(
+    r"^/api\.xro/2\.0/(?P<resource>[A-Za-z]+)"
+    r"(?:/(?P<id>[^/]+)(?:/(?P<sub>[Aa]ttachments)(?:/(?P<file>[^/]+))?)?)?/?$"
+)
 
 
 class AccountingApi:
@@ -112,6 +116,14 @@ class AccountingApi:
         ledger = self.ledger(tenant)
         method = request.method
         try:
+            if match.group("sub"):
+                if ATTACHMENTS_SCOPE not in token.scope:
+                    return problem_response(
+                        403,
+                        "Forbidden",
+                        f"AuthorizationUnsuccessful: the {ATTACHMENTS_SCOPE} scope is needed",
+                    )
+                return self._attachments(request, ledger, resource, doc_id or "", match.group("file"))
             if method == "GET":
                 getter = {
                     "organisation": self._get_organisation,
@@ -136,6 +148,39 @@ class AccountingApi:
         except XeroValueError as exc:
             return bad_request(str(exc))
         return not_found()
+
+    def _attachments(
+        self, request: Request, ledger: Ledger, resource: str, doc_id: str, file_name: str | None
+    ) -> Response:
+        """``{Invoices|CreditNotes}/{id}/Attachments[/{FileName}]``: list, read, add (PUT) or replace (POST)."""
+        kind = {"invoices": INVOICE, "creditnotes": CREDIT_NOTE}.get(resource)
+        doc = ledger.document(kind, doc_id) if kind else None
+        if doc is None:
+            return not_found()
+        if request.method == "GET" and file_name is None:
+            files = [attachments.listed(a) for a in attachments.attachments(ledger, kind, doc_id)]
+            return json_response(200, xero.envelope("Attachments", files))
+        if file_name is None:
+            return not_found()
+        name = attachments.file_name_of(file_name)
+        if request.method == "GET":
+            found = [a for a in attachments.attachments(ledger, kind, doc_id) if a["FileName"] == name]
+            if not found:
+                return not_found()
+            return Response(200, attachments.content(found[-1]), {"Content-Type": found[-1]["MimeType"]})
+        if request.method not in ("PUT", "POST"):
+            return not_found()
+        with self.store.transaction():
+            made = attachments.attach(
+                ledger,
+                kind,
+                doc,
+                name,
+                request.body,
+                replace=request.method == "POST",
+                base_url=self.identity.issuer or "",
+            )
+        return json_response(200, xero.envelope("Attachments", [attachments.listed(made)]))
 
     def _get_organisation(
         self, request: Request, ledger: Ledger, token: AccessToken, _id: str | None

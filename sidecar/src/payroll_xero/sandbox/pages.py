@@ -8,6 +8,7 @@ from html import escape
 from importlib import resources
 from string import Template
 from typing import Any
+from urllib.parse import quote
 
 from . import seed
 
@@ -159,14 +160,24 @@ def _documents_table(
         f'<td class="num">{_amount(doc.get(amount_field))}</td>'
         f"<td>{_link(doc.get('Url'))}</td>"
         f"<td>{_lines_table(doc.get('LineItems', []))}</td>"
+        f"<td>{_files(tenant_id, doc.get('Attachments', []))}</td>"
         f"<td>{_actions(tenant_id, doc, number_field == 'CreditNoteNumber')}</td>"
         "</tr>"
         for doc in docs
     )
     return (
         f"<table><tr><th>Number</th><th>Contact</th><th>Status</th><th>Date</th><th>Due date</th>"
-        f"<th>Currency</th><th>Total</th><th>{escape(amount_field)}</th><th>Source</th><th>Lines</th><th>In Xero</th></tr>"
+        f"<th>Currency</th><th>Total</th><th>{escape(amount_field)}</th><th>Source</th><th>Lines</th><th>Files</th><th>In Xero</th></tr>"
         f"{rows}</table>"
+    )
+
+
+def _files(tenant_id: str, files: list[dict[str, Any]]) -> str:
+    """Links to the files attached to a document."""
+    return "<br>".join(
+        f'<a class="file" href="/_sandbox/attachments/{quote(tenant_id)}/{quote(str(f["AttachmentID"]))}">'
+        f"{escape(str(f['FileName']))}</a> <small>{int(f.get('ContentLength') or 0):,} bytes</small>"
+        for f in files
     )
 
 

@@ -29,7 +29,7 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_SCOPE = (
     "openid profile email offline_access accounting.invoices accounting.contacts accounting.settings.read "
-    "accounting.manualjournals"
+    "accounting.manualjournals accounting.attachments"
 )
 MAX_BODY = 16 * 1024 * 1024  # Xero takes 3.5 MB per request
 ALLOW_REMOTE_ENV = "PAYROLL_XERO_SANDBOX_ALLOW_REMOTE"

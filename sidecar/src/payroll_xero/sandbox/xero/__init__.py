@@ -8,12 +8,14 @@
 * :mod:`.documents`: invoices and credit notes: create, update, status changes, payments;
 * :mod:`.journals`: manual journals: create, update a draft, post, void, delete;
 * :mod:`.contacts`: contacts;
-* :mod:`.batches`: the documents of a request and the answer to all of them.
+* :mod:`.batches`: the documents of a request and the answer to all of them;
+* :mod:`.attachments`: files attached to invoices and credit notes.
 
 The HTTP routes that call these are in :mod:`payroll_xero.sandbox.api`, the admin ones in
 :mod:`payroll_xero.sandbox.admin`.
 """
 
+from . import attachments as attachments
 from . import user as user
 from .batches import Outcome, batch_answer, batch_items
 from .contacts import apply_contact, new_contact

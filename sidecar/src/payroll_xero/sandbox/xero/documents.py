@@ -197,7 +197,7 @@ def _stored(
         "CurrencyCode": currency,
         "CurrencyRate": money(dec(rate, "CurrencyRate"), Decimal("0.000001")),
         "UpdatedDateUTC": timestamp_now(),
-        "HasAttachments": False,
+        "HasAttachments": bool(existing and existing.get("HasAttachments")),
         "HasErrors": False,
         "_created_by": existing.get("_created_by") if existing else None,
     }
