@@ -79,9 +79,11 @@ class XeroBillRecordQueue(models.Model):
         return True
 
     def _xero_enqueue(self, priority=PRIORITY_GENERATE, eta=None):
-        """Enqueue push jobs for the records that have none waiting or running (superuser, after the checks)."""
+        """Enqueue push jobs for the records that have none waiting or running (superuser, after the checks).
+        The job running now (its records to try again later) is about to end: it does not count."""
         states = self._xero_job_states()
-        todo = self.filtered(lambda r: states.get(r.job_uuid) not in LIVE_JOB_STATES)
+        running = self.env.context.get("job_uuid")
+        todo = self.filtered(lambda r: r.job_uuid == running or states.get(r.job_uuid) not in LIVE_JOB_STATES)
         for connection, group in todo.grouped("connection_id").items():
             if not connection:  # nothing to send it with: the push says so on each record now
                 group._xero_push()

@@ -134,6 +134,40 @@ class TestQueuedPush(XeroPayrollCase):
         self.assertEqual(set(records.mapped("state")), {"sent"})
         self.assertEqual(len(self._invoices()), 5)
 
+    def test_a_job_out_of_retries_keeps_the_bills_failed_and_enqueues_them_again_at_their_time(self):
+        _action, records = self._generate()
+        job = self._jobs()
+        job.retry = job.max_retries - 1  # queue_job would fail it on one more RetryableJobError
+        self.sandbox.faults.fail_next(10, status=503, method="PUT")
+        [outcome] = self._run_jobs().values()
+        self.assertIn("0 sent, 5 not sent, 5 to retry", outcome)  # done, not failed: nothing lost
+        self.assertEqual(job.state, "done")
+        self.assertEqual(set(records.mapped("state")), {"failed"})
+        self.assertTrue(all(records.mapped("next_attempt_at")))
+        self.assertEqual(self._invoices(), [])
+        again = self._jobs(records)
+        self.assertEqual(len(again), 1)
+        self.assertNotEqual(again, job)
+        self.assertEqual((again.state, again.priority), ("pending", 20))
+        self.assertEqual(again.eta, min(records.mapped("next_attempt_at")))
+        self.sandbox.faults.clear()
+        self._run_jobs()
+        self.assertEqual(set(records.mapped("state")), {"sent"})
+        self.assertEqual(
+            sorted(i["InvoiceNumber"] for i in self._invoices()), sorted(records.mapped("invoice_number"))
+        )
+
+    def test_uninstalling_removes_the_modules_jobs_only(self):
+        from ..hooks import remove_queue_jobs
+
+        self._generate()
+        ours = self._jobs()
+        self.assertTrue(ours)
+        other = self.env["res.partner"].with_delay().exists()
+        remove_queue_jobs(self.env)
+        self.assertFalse(ours.exists())
+        self.assertTrue(other.db_record().exists())
+
     def test_the_retry_cron_enqueues_due_failures_instead_of_pushing(self):
         _action, records = self._generate()
         self._run_jobs()
