@@ -399,3 +399,53 @@ class XeroPayrollCase(XeroCase):
         )
         (cls.rule_gross | cls.rule_net).xero_ignore = True
         return net, mpf
+
+    @classmethod
+    def _xero_make_journal_type(cls, status="DRAFT", **vals):
+        """The batch's payroll journal: gross pay and the employer's MPF debited to expenses, the MPF, loans
+        and net salaries credited to liabilities (a pay item may be on both sides: the employer's MPF)."""
+        acc = cls.accounts
+        lines = [
+            (cls.rule_basic, "477", "+", "Basic salaries"),
+            (cls.rule_housing, "479", "+", "Housing allowances"),
+            (cls.rule_overtime, "480", "+", "Overtime"),
+            (cls.rule_mpf_er, "478", "+", "MPF employer contributions"),
+            (cls.rule_mpf_er, "825", "-", "MPF payable: employer"),
+            (cls.rule_mpf_ee, "825", "+", "MPF payable: employees"),
+            (cls.rule_loan, "826", "+", "Staff loan repayments"),
+            (cls.rule_net, "814", "-", "Net salaries payable"),
+        ]
+        return cls.env["xero.mapping.type"].create(
+            dict(
+                {
+                    "name": "Payroll Journal",
+                    "code": "PJ",
+                    "document": "journal",
+                    "journal_status": status,
+                    "line_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "salary_rule_id": rule.id,
+                                "account_id": acc[code].id,
+                                "sign": sign,
+                                "description": description,
+                            },
+                        )
+                        for rule, code, sign, description in lines
+                    ],
+                },
+                **vals,
+            )
+        )
+
+    @classmethod
+    def _xero_use_base_currency(cls):
+        """Bills and journals in the organisation's base currency (HKD), at a rate of 1 to the company's: Xero
+        posts manual journals in the base currency only, and the amounts stay those of the payslips."""
+        hkd = cls.env.ref("base.HKD")
+        cls.env["res.currency.rate"].create(
+            {"currency_id": hkd.id, "name": "2026-01-01", "rate": 1.0, "company_id": cls.company.id}
+        )
+        cls.company.xero_currency_code = "HKD"
