@@ -53,7 +53,7 @@ class XeroBillRecordAttachment(models.Model):
     xero_attachment_next_at = fields.Datetime(readonly=True, copy=False)
     xero_attach_wanted = fields.Boolean(compute="_compute_xero_attach_wanted")
 
-    @api.depends("state", "document", "xero_id", "type_id.attach_summary", "xero_attachment_state")
+    @api.depends("state", "xero_id", "type_id.attach_summary", "xero_attachment_state")
     def _compute_xero_attach_wanted(self):
         for record in self:
             record.xero_attach_wanted = record._xero_wants_summary()
@@ -63,7 +63,6 @@ class XeroBillRecordAttachment(models.Model):
         self.ensure_one()
         return bool(
             self.state == "sent"
-            and self.document == "bill"  # Xero's attachments API is used for bills and credit notes only
             and self.xero_id
             and self.type_id.attach_summary
             and self.xero_attachment_state != "attached"
@@ -107,6 +106,8 @@ class XeroBillRecordAttachment(models.Model):
                     "tracking": line.tracking or "",
                     "employees": number,
                     "amount": f"{line.amount:,.2f}",
+                    "debit": f"{line.debit:,.2f}" if line.debit else "",
+                    "credit": f"{line.credit:,.2f}" if line.credit else "",
                 }
             )
         everyone = {e for by_employee in counts.values() for e in by_employee}
@@ -188,6 +189,7 @@ class XeroBillRecordAttachment(models.Model):
                 file_name,
                 content,
                 credit_note=self.doc_type == ACCPAYCREDIT,
+                journal=self.document == "journal",
                 replace=replace,
                 check_existing=check_existing or replace,
             )
@@ -263,7 +265,6 @@ class XeroBillRecordAttachment(models.Model):
         return self.sudo().search(
             [
                 ("state", "=", "sent"),
-                ("document", "=", "bill"),
                 ("xero_id", "!=", False),
                 ("type_id.attach_summary", "=", True),
                 "|",

@@ -109,7 +109,7 @@ class XeroMappingType(models.Model):
     attach_summary = fields.Boolean(
         string="Attach Batch Summary",
         default=True,
-        help="Each bill of this type carries a PDF of what it was built from (batch, period, lines with their "
+        help="Each bill (or manual journal) of this type carries a PDF of what it was built from (batch, period, lines with their "
         "pay items and employee counts, totals, the link to Odoo), attached in Xero once the bill is there. "
         "It costs one or two more Xero calls per bill: for per-employee bills of large batches, mind Xero's "
         "daily limit.",
@@ -141,7 +141,6 @@ class XeroMappingType(models.Model):
     def _onchange_document(self):
         if self.document == "journal":
             self.grouping = "run"
-            self.attach_summary = False
 
     @api.constrains("document", "grouping")
     def _check_journal_grouping(self):

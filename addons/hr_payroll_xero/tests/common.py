@@ -2,7 +2,7 @@
 """Shared fixtures: the sidecar's Xero sandbox on a free port, and a connected company."""
 
 from datetime import date
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -71,16 +71,22 @@ class XeroSandboxMixin:
         )
 
     @classmethod
-    def _xero_consent(cls, connection, tenant_ids=None, user=None):
-        """``user`` clicks Connect and consents in the sandbox; returns the callback's query (code, state)."""
-        action = (connection.with_user(user) if user else connection).action_connect()
-        redirect = cls.sandbox.approve(action["url"], tenant_ids=tenant_ids)
+    def _xero_consent(cls, connection, tenant_ids=None, user=None, without_scopes=()):
+        """``user`` clicks Connect and consents in the sandbox; returns the callback's query (code, state).
+        ``without_scopes``: consent as an older connection did, without asking for these scopes."""
+        url = (connection.with_user(user) if user else connection).action_connect()["url"]
+        if without_scopes:
+            parts = urlsplit(url)
+            query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+            query["scope"] = " ".join(s for s in query["scope"].split() if s not in without_scopes)
+            url = urlunsplit(parts._replace(query=urlencode(query)))
+        redirect = cls.sandbox.approve(url, tenant_ids=tenant_ids)
         return {key: values[0] for key, values in parse_qs(urlsplit(redirect).query).items()}
 
     @classmethod
-    def _xero_connect(cls, connection, tenant_ids=(DEMO_TENANT_ID,)):
+    def _xero_connect(cls, connection, tenant_ids=(DEMO_TENANT_ID,), without_scopes=()):
         """Connect without the browser: consent, check the state, exchange the code."""
-        query = cls._xero_consent(connection, list(tenant_ids))
+        query = cls._xero_consent(connection, list(tenant_ids), without_scopes=without_scopes)
         checked = cls.env["xero.connection"]._xero_check_state(query["state"])
         assert checked == connection, "the sandbox returned another state"
         connection._xero_complete_consent(query["code"])

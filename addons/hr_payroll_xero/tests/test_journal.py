@@ -3,7 +3,7 @@
 lifecycle (generate, push once, regenerate a draft, refuse to change a posted one, cancel, read back)."""
 
 from decimal import Decimal
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
@@ -96,6 +96,11 @@ class TestJournal(XeroPayrollCase):
         self.assertEqual(stored["Url"], journal.odoo_url)
         self.assertIn(journal.xero_id, journal.xero_url)
         self.assertEqual(len(self.sandbox.invoices(self.DEMO_TENANT_ID)), 5)
+        # the batch summary, attached to the journal as to the bills (ManualJournals/{id}/Attachments)
+        self.assertEqual(journal.xero_attachment_state, "attached")
+        (summary,) = self.sandbox.attachments(self.DEMO_TENANT_ID, journal.xero_id, journal=True)
+        self.assertIn(b"Narration ends with", summary["Content"])
+        self.assertIn(b"Debit", summary["Content"])
         # generating again changes nothing, in Odoo or in Xero
         again = self.batch._xero_generate_bills()
         self.assertEqual(again, records)
@@ -109,7 +114,7 @@ class TestJournal(XeroPayrollCase):
         journal.sudo().write({"xero_id": False, "state": "failed", "retryable": True})
         journal.action_push()
         self.assertEqual((journal.state, journal.xero_id), ("sent", xero_id))
-        self.assertIn("already created", journal.message_ids[0].body)
+        self.assertIn("already created", " ".join(journal.message_ids.mapped("body")))
         journal.sudo().write({"xero_id": False, "state": "queued"})
         self.env["xero.bill.record"]._cron_push_queued()
         self.assertEqual(journal.xero_id, xero_id)
@@ -125,7 +130,9 @@ class TestJournal(XeroPayrollCase):
         _records, again = self._generate()
         self.assertEqual(again, journal)
         self.assertEqual((journal.state, journal.pending_update), ("sent", False))
-        self.assertIn("Updated in Xero", journal.message_ids[0].body)
+        bodies = " ".join(journal.message_ids.mapped("body"))
+        self.assertIn("Updated in Xero", bodies)
+        self.assertIn("replaced in Xero by the new one", bodies)  # its batch summary too
         (stored,) = self._journals()
         self.assertIn("Net pay to employees", [row["Description"] for row in stored["JournalLines"]])
 
@@ -246,22 +253,9 @@ class TestJournal(XeroPayrollCase):
         self.assertIn("090", journal.last_error)
         self.assertEqual(self._journals(), [])
 
-    def _connect_without_journals(self):
-        """Consent as a connection made before journals were asked for (no accounting.manualjournals)."""
-        action = self.connection.action_connect()
-        parts = urlsplit(action["url"])
-        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-        query["scope"] = " ".join(s for s in query["scope"].split() if s != JOURNAL_SCOPE)
-        redirect = self.sandbox.approve(
-            urlunsplit(parts._replace(query=urlencode(query))), [self.DEMO_TENANT_ID]
-        )
-        back = {key: values[0] for key, values in parse_qs(urlsplit(redirect).query).items()}
-        self.env["xero.connection"]._xero_check_state(back["state"])
-        self.connection._xero_complete_consent(back["code"])
-
     @mute_logger("payroll_xero.client")
     def test_a_connection_without_the_journal_scope_sends_its_bills_and_asks_to_reconnect(self):
-        self._connect_without_journals()
+        self._xero_connect(self.connection, without_scopes=(JOURNAL_SCOPE,))
         self.assertNotIn(JOURNAL_SCOPE, self.connection.scopes)
         self.assertFalse(self.connection.journals_allowed)
         records, journal = self._generate()
