@@ -66,7 +66,10 @@ class XeroBillRecordCancel(models.Model):
             raise UserError(
                 "\n".join(
                     self.env._(
-                        "Bill %(number)s cannot be cancelled: %(reason)s", number=r.invoice_number, reason=m
+                        "%(kind)s %(number)s cannot be cancelled: %(reason)s",
+                        kind=r._xero_kind_label(),
+                        number=r.invoice_number,
+                        reason=m,
                     )
                     for r, m in refused
                 )

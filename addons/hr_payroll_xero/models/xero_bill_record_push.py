@@ -218,9 +218,10 @@ class XeroBillRecordPush(models.Model):
                 self._xero_fail_unexpected(exc)
                 return []
             half = len(self) // 2
-            return self[:half]._xero_create_in_xero(client, bills[:half], create) + self[
-                half:
-            ]._xero_create_in_xero(client, bills[half:], create)
+            first, second = self[:half], self[half:]
+            return first._xero_create_in_xero(client, bills[:half], create) + second._xero_create_in_xero(
+                client, bills[half:], create
+            )
         self._xero_apply_results(results)
         numbers = {result.invoice_number for result in results}
         for record in self.filtered(lambda r: r.invoice_number not in numbers):

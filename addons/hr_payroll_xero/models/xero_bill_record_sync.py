@@ -58,6 +58,17 @@ class XeroBillRecordSync(models.Model):
             self.invoice_number,
             self.xero_id,
         )
+        if self.document == "journal":
+            raise UserError(
+                self.env._(
+                    "Manual journal %(number)s: the Xero journal %(xero_id)s is not this journal (%(reason)s), so it "
+                    "was neither updated nor cancelled. Check it in Xero: if its narration was changed there, end "
+                    "it with [%(number)s] again, then try again.",
+                    number=self.invoice_number,
+                    xero_id=self.xero_id,
+                    reason=reason,
+                )
+            )
         raise UserError(
             self.env._(
                 "Bill %(number)s: the Xero document %(xero_id)s is not this bill (%(reason)s), so it was "

@@ -275,3 +275,12 @@ class TestJournal(XeroPayrollCase):
         journal.action_push()
         self.assertEqual(journal.state, "sent")
         self.assertEqual(len(self._journals()), 1)
+
+    def test_a_journal_whose_narration_was_changed_in_xero_is_neither_updated_nor_cancelled(self):
+        self._only_the_journal()
+        _records, journal = self._generate()
+        self.sandbox.edit_journal(self.DEMO_TENANT_ID, journal.xero_id, narration="Someone else's journal")
+        with self.assertRaisesRegex(UserError, r"is not this journal .*end it with \["):
+            journal.action_cancel_in_xero()
+        self.assertEqual(journal.state, "sent")
+        self.assertEqual(self._journals()[0]["Status"], "DRAFT")
