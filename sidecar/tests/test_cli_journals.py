@@ -105,3 +105,19 @@ def test_journal_preflight_refuses_another_currency_than_the_base_one_and_bank_a
     assert "base currency (USD) only" in reasons
     assert 'account 477 "Account 477" is a bank account' in reasons
     assert "tracking category" in reasons  # none given: Department is unknown
+
+
+def test_journal_preflight_without_tracking_categories_leaves_tracking_unchecked():
+    mapping = load_mapping(JOURNAL_MAPPING)
+    (journal,) = build_journals(load_pay_run(PAY_RUN), mapping).journals
+    assert any(line.tracking for line in journal.lines)
+    accounts = [
+        Account(f"id-{code}", code, f"Account {code}", "EXPENSE", "ACTIVE")
+        for code in ("477", "478", "479", "480", "814", "825", "826")
+    ]
+    base = journal.currency
+    assert journal_preflight_problems([journal], accounts=accounts, base_currency=base) != {}
+    assert (
+        journal_preflight_problems([journal], accounts=accounts, base_currency=base, tracking_categories=None)
+        == {}
+    )

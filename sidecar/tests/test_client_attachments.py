@@ -1,4 +1,4 @@
-"""Files attached to bills and credit notes, over real HTTP against the sandbox (the SDK unmocked)."""
+"""Files attached to bills, credit notes and manual journals, over real HTTP against the sandbox (the SDK unmocked)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from common import TokenStore, calls_to, consent, make_bill, make_client
+from test_client_journals import make_journal
 
 from payroll_xero.bills import ACCPAYCREDIT
 from payroll_xero.client import MAX_ATTACHMENT_BYTES, attachment_file_name
-from payroll_xero.errors import NotFound, ReconnectNeeded, ValidationFailed, XeroUnavailable
-from payroll_xero.oauth import DEFAULT_SCOPES
+from payroll_xero.errors import NotFound, ReconnectNeeded, ScopeMissing, ValidationFailed, XeroUnavailable
+from payroll_xero.oauth import DEFAULT_SCOPES, JOURNAL_SCOPE
 from payroll_xero.sandbox import DEMO_TENANT_ID
 
 PDF = b"%PDF-1.4\n% a batch summary\n%%EOF\n"
@@ -112,15 +113,15 @@ def test_the_sandbox_keeps_xeros_limits_and_puts_of_one_name_add_a_file_each(san
     bill = _bill(client)
     # what a client without a look-up does: the same request again is replayed (Idempotency-Key) ...
     for _ in range(2):
-        client._upload(bill.xero_id, "twice.pdf", PDF, False, False)
+        client._upload(bill.xero_id, "twice.pdf", PDF, "invoice", False)
     assert len(sandbox.attachments(DEMO_TENANT_ID, bill.xero_id)) == 1
     # ... but another file of the same name is a second attachment
-    client._upload(bill.xero_id, "twice.pdf", PDF + b" ", False, False)
+    client._upload(bill.xero_id, "twice.pdf", PDF + b" ", "invoice", False)
     assert [a["FileName"] for a in sandbox.attachments(DEMO_TENANT_ID, bill.xero_id)] == ["twice.pdf"] * 2
     for idx in range(8):
-        client._upload(bill.xero_id, f"f{idx}.pdf", PDF, False, False)
+        client._upload(bill.xero_id, f"f{idx}.pdf", PDF, "invoice", False)
     with pytest.raises(ValidationFailed, match="already has 10 attachments"):
-        client._upload(bill.xero_id, "f9.pdf", PDF, False, False)
+        client._upload(bill.xero_id, "f9.pdf", PDF, "invoice", False)
 
 
 def test_attaching_to_a_document_xero_does_not_have_is_not_found(client):
@@ -161,3 +162,30 @@ def test_a_document_created_moments_ago_is_attached_without_a_look_up(sandbox, c
     assert result.uploaded
     assert not calls_to(sandbox, "GET", "/Attachments")
     assert len(calls_to(sandbox, "PUT", "/Attachments/summary.pdf")) == 1
+
+
+def test_a_manual_journal_gets_its_file_once_on_the_manual_journals_endpoint(sandbox, client):
+    [made] = client.create_journals([make_journal()])
+    assert made.ok, made.errors
+    first = client.attach(made.xero_id, "PAY-2026-10-PJ.pdf", PDF, journal=True)
+    assert first.uploaded
+    again = client.attach(made.xero_id, "PAY-2026-10-PJ.pdf", PDF, journal=True)
+    assert again.already
+    replaced = client.attach(made.xero_id, "PAY-2026-10-PJ.pdf", PDF + b" ", journal=True, replace=True)
+    assert replaced.replaced
+    [stored] = sandbox.attachments(DEMO_TENANT_ID, made.xero_id, journal=True)
+    assert stored["Content"] == PDF + b" "
+    assert (
+        len(calls_to(sandbox, "PUT", "/ManualJournals/")) == 1
+    )  # the file once (the journal: PUT ManualJournals)
+    assert [a.file_name for a in client.attachments(made.xero_id, journal=True)] == ["PAY-2026-10-PJ.pdf"]
+    [journal] = sandbox.journals(DEMO_TENANT_ID)
+    assert journal["HasAttachments"] is True
+
+
+def test_a_journal_attachment_without_the_journal_scope_asks_to_reconnect(sandbox):
+    [made] = make_client(sandbox).create_journals([make_journal()])
+    scopes = tuple(s for s in DEFAULT_SCOPES if s != JOURNAL_SCOPE)
+    client = make_client(sandbox, TokenStore(consent(sandbox, scopes=scopes)))
+    with pytest.raises(ScopeMissing):
+        client.attach(made.xero_id, "PAY-2026-10-PJ.pdf", PDF, journal=True)

@@ -99,3 +99,10 @@ def test_a_bill_to_the_cut_namesake_contact_is_the_same_contact():
         ),
     )
     assert bill_differences(bill, found) == ()
+
+
+def test_a_journal_push_result_reads_like_a_bill_result():
+    from payroll_xero.client import JournalPushResult
+
+    result = JournalPushResult(key="PR1/PJ", ok=True, xero_id="x")
+    assert (result.invoice_number, result.contact_id, result.is_credit_note) == ("PR1/PJ", None, False)

@@ -358,3 +358,28 @@ def test_build_documents_reports_a_pay_run_problem_once():
     bill_type = MappingType("MPF", (MappingLine("MPF_ER", "478"),), "Trustee", code="MPF")
     result = build_documents(run(payslip(), currency="HKX"), Mapping((bill_type, jtype(*PAYROLL))))
     assert [p.code for p in result.problems] == ["invalid_currency"]
+
+
+def test_a_journal_reads_like_a_bill_where_a_record_keeps_both():
+    journal = Journal(
+        key="PR1/PJ",
+        narration="October - Payroll [PR1/PJ]",
+        type_name="Payroll",
+        date=date(2026, 10, 31),
+        currency="HKD",
+        status="DRAFT",
+        lines=(
+            JournalLine("477", "Wages", Decimal("10.50")),
+            JournalLine("814", "Payable", Decimal("-10.50")),
+        ),
+    )
+    assert journal.invoice_number == "PR1/PJ"
+    assert journal.total == Decimal("10.50")
+    assert journal.doc_type == "MANUALJOURNAL"
+    assert (journal.contact_name, journal.employee_key, journal.due_date, journal.is_credit_note) == (
+        None,
+        None,
+        None,
+        False,
+    )
+    assert "invoice_number" not in journal.content() and "doc_type" not in journal.content()

@@ -55,6 +55,9 @@ PAYLOAD_SCOPE = "hr_payroll_xero.bill_payload"  # HMAC scope of each stored payl
 # --- mapping types
 GROUPINGS = [("run", "One bill per batch"), ("employee", "One bill per employee")]
 BILL_STATUSES = [("DRAFT", "Draft"), ("SUBMITTED", "Submitted for approval"), ("AUTHORISED", "Approved")]
+# What a type makes (the sidecar's MappingType.document), and the statuses a manual journal is created with.
+DOCUMENTS = [("bill", "Bills"), ("journal", "Manual journal")]
+JOURNAL_STATUSES = [("DRAFT", "Draft"), ("POSTED", "Posted")]
 MAX_CODE = 20
 
 # --- statuses read back from Xero
@@ -63,6 +66,7 @@ XERO_STATUSES = [
     ("SUBMITTED", "Awaiting approval"),
     ("AUTHORISED", "Awaiting payment"),
     ("PAID", "Paid"),
+    ("POSTED", "Posted"),
     ("VOIDED", "Voided"),
     ("DELETED", "Deleted"),
 ]

@@ -2,9 +2,10 @@
 """Generating the Xero bills of a payslip batch.
 
 The batch's done payslip lines are summed per employee and salary rule with grouped reads,
-turned into the sidecar's ``PayRun`` and ``Mapping`` and handed to ``build_bills``: the bill
-arithmetic lives in the sidecar only. The resulting bills are stored as ``xero.bill.record``
-(one per bill number, never duplicated) and pushed.
+turned into the sidecar's ``PayRun`` and ``Mapping`` and handed to ``build_documents``: the bill
+and journal arithmetic lives in the sidecar only. The resulting bills, and the manual journal of each
+journal mapping type, are stored as ``xero.bill.record`` (one per bill number or journal key, never
+duplicated) and pushed.
 """
 
 import dataclasses
@@ -21,10 +22,10 @@ from .const import EDITABLE_STATUSES, USABLE_CONNECTION_STATES
 from .utils import window_action
 
 try:
-    from payroll_xero.bills import build_bills
+    from payroll_xero.journals import build_documents
     from payroll_xero.model import Mapping, PayLine, PayRun, Payslip
 except ImportError:  # pragma: no cover - checked by external_dependencies
-    build_bills = Mapping = PayLine = PayRun = Payslip = None
+    build_documents = Mapping = PayLine = PayRun = Payslip = None
 
 _logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class XeroPreparation:
 
     run: models.Model
     connection: models.Model
-    bills: list = dataclasses.field(default_factory=list)
+    bills: list = dataclasses.field(default_factory=list)  # sidecar Bills, then Journals
     errors: list = dataclasses.field(default_factory=list)  # block the generation
     warnings: list = dataclasses.field(default_factory=list)  # bills concerned are refused at push
     unmapped: list = dataclasses.field(default_factory=list)  # (code, name, amount)
@@ -234,9 +235,9 @@ class HrPayslipRun(models.Model):
             types=tuple(mtype._xero_sidecar_type(pay_item_keys) for mtype in types),
             ignore=frozenset(pay_item_keys[rule] for rule in rules if rule.xero_ignore),
         )
-        result = build_bills(pay_run, mapping)
+        result = build_documents(pay_run, mapping)
         self._xero_read_problems(prep, result.problems, rules)
-        prep.bills = list(result.bills)
+        prep.bills = [*result.bills, *result.journals]
         type_by_code = {mtype.code: mtype for mtype in types}
         prep.type_by_number = {
             bill.invoice_number: type_by_code[bill.type_key]
@@ -304,6 +305,7 @@ class HrPayslipRun(models.Model):
             payment_date=self._xero_payment_date(),
             currency=self.company_id.xero_currency_code,
             payslips=payslips,
+            name=self.name,
         )
 
     def _xero_read_problems(self, prep, problems, rules):

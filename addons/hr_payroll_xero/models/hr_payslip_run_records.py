@@ -114,7 +114,23 @@ class HrPayslipRun(models.Model):
 
     def _xero_note_left_as_is(self, record, bill):
         """Say on ``record`` that Xero keeps its bill although the batch now gives another one."""
-        note = self.env._(
+        if record.document == "journal":
+            note = self.env._(
+                "The batch now gives a different manual journal (debits %(total)s %(currency)s) but Xero has this "
+                "one as %(status)s, and a posted journal is never changed: it was left as it is. Cancel it in "
+                "Xero (button Cancel in Xero voids it), then generate the bills again to post a new one.",
+                total=bill.total,
+                currency=bill.currency,
+                status=record.xero_status,
+            )
+        else:
+            note = self._xero_bill_left_note(record, bill)
+        if record.sync_note != note:
+            record.sync_note = note
+            record.message_post(body=note)
+
+    def _xero_bill_left_note(self, record, bill):
+        return self.env._(
             "The batch now gives a different %(kind)s (total %(total)s %(currency)s) but Xero already "
             "has this one as %(status)s, so it was left as it is. Cancel it in Xero (button Cancel in "
             "Xero), then generate the bills again.",
@@ -123,9 +139,6 @@ class HrPayslipRun(models.Model):
             currency=bill.currency,
             status=record.xero_status,
         )
-        if record.sync_note != note:
-            record.sync_note = note
-            record.message_post(body=note)
 
     def _xero_forget_records(self, records):
         """The batch's ``records`` it no longer produces: cancelled here, or flagged when in Xero."""

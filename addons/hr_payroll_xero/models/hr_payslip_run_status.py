@@ -15,9 +15,10 @@ class HrPayslipRunStatus(models.Model):
     def _compute_xero_paid(self):
         for run in self:
             sent = run.sudo().xero_record_ids.filtered(lambda r: r.state == "sent")
-            paid = sent.filtered(lambda r: r.xero_status == "PAID")
+            bills = sent.filtered(lambda r: r.document == "bill")  # a manual journal is never paid
+            paid = bills.filtered(lambda r: r.xero_status == "PAID")
             run.xero_paid_count = len(paid)
-            run.xero_all_paid = bool(sent) and paid == sent
+            run.xero_all_paid = bool(bills) and paid == bills
             run.xero_changed_count = len(sent.filtered("xero_changed"))
 
     def action_xero_refresh_status(self):

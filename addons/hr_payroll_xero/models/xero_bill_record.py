@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""When and how a bill is sent: one record per Xero bill or credit note of a payslip batch.
+"""When and how a bill is sent: one record per Xero bill, credit note or manual journal of a payslip batch.
 
 The bill itself (lines, amounts, credit note or not) comes from the sidecar's ``build_bills``;
 this model keeps what was built (the exact payload and its hash), sends it through the
@@ -16,9 +16,12 @@ from odoo.tools.misc import hmac as odoo_hmac
 
 try:
     from payroll_xero.bills import ACCPAY, ACCPAYCREDIT, Bill, content_digest
+    from payroll_xero.client import journal_web_url
+    from payroll_xero.journal_values import JOURNAL_DOC_TYPE, Journal, UnbalancedJournal
 except ImportError:  # pragma: no cover - checked by external_dependencies
-    ACCPAY, ACCPAYCREDIT = "ACCPAY", "ACCPAYCREDIT"
-    Bill = content_digest = None
+    ACCPAY, ACCPAYCREDIT, JOURNAL_DOC_TYPE = "ACCPAY", "ACCPAYCREDIT", "MANUALJOURNAL"
+    Bill = content_digest = journal_web_url = Journal = None
+    UnbalancedJournal = ValueError
 
 from .compat import sql_constraints
 from .const import (  # the MAX_ names are also read from here by older imports
@@ -74,10 +77,18 @@ class XeroBillRecord(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     connection_id = fields.Many2one("xero.connection", readonly=True, ondelete="restrict", check_company=True)
     doc_type = fields.Selection(
-        [(ACCPAY, "Bill"), (ACCPAYCREDIT, "Credit Note")],
+        [(ACCPAY, "Bill"), (ACCPAYCREDIT, "Credit Note"), (JOURNAL_DOC_TYPE, "Manual Journal")],
         string="Document Type",
         required=True,
         readonly=True,
+    )
+    document = fields.Selection(
+        [("bill", "Bill"), ("journal", "Manual Journal")],
+        compute="_compute_document",
+        store=True,
+        index=True,
+        help="Bill: a bill or supplier credit note to a contact. Manual journal: the batch's journal of a "
+        "journal mapping type (its number is the key its narration ends with in Xero).",
     )
     contact_name = fields.Char(string="Xero Contact", readonly=True, size=MAX_CONTACT_NAME)
     contact_number = fields.Char(readonly=True, size=MAX_CONTACT_NUMBER)
@@ -207,10 +218,18 @@ class XeroBillRecord(models.Model):
 
     def _xero_tampered_message(self):
         return self.env._(
-            "Bill %s: the stored bill was changed outside Odoo: generate again (Generate Xero Bills on its "
-            "batch) before it is sent.",
-            self.invoice_number,
+            "%(kind)s %(number)s: the stored document was changed outside Odoo: generate again (Generate Xero "
+            "Bills on its batch) before it is sent.",
+            kind=self._xero_kind_label(),
+            number=self.invoice_number,
         )
+
+    def _xero_kind_label(self):
+        """ "Bill", "Credit Note" or "Manual Journal": what this record is, as its users read it."""
+        self.ensure_one()
+        return dict(self._fields["doc_type"]._description_selection(self.env)).get(
+            self.doc_type
+        ) or self.env._("Bill")
 
     # ------------------------------------------------------------------ computes
 
@@ -241,6 +260,11 @@ class XeroBillRecord(models.Model):
             except (TypeError, ValueError):
                 record.payload_display = record.payload
 
+    @api.depends("doc_type")
+    def _compute_document(self):
+        for record in self:
+            record.document = "journal" if record.doc_type == JOURNAL_DOC_TYPE else "bill"
+
     @api.depends("xero_id", "doc_type", "connection_id")
     def _compute_xero_url(self):
         default_api = XERO_WEB
@@ -248,8 +272,11 @@ class XeroBillRecord(models.Model):
             if not record.xero_id:
                 record.xero_url = False
                 continue
-            api_url = record.connection_id._xero_endpoints().api_url if record.connection_id else ""
-            if api_url and "api.xero.com" not in api_url:
+            endpoints = record.connection_id._xero_endpoints() if record.connection_id else None
+            api_url = endpoints.api_url if endpoints else ""
+            if record.doc_type == JOURNAL_DOC_TYPE:
+                record.xero_url = journal_web_url(record.xero_id, endpoints)
+            elif api_url and "api.xero.com" not in api_url:
                 # The local sandbox lists every document on its home page.
                 record.xero_url = f"{api_url}/#{record.xero_id}"
             elif record.doc_type == ACCPAYCREDIT:
@@ -274,15 +301,19 @@ class XeroBillRecord(models.Model):
         return [f"{base_url}/odoo/{self._name}/{record_id}" for record_id in self.ids]
 
     def _xero_bill(self):
-        """The sidecar Bill stored on this record, exactly as it was built."""
+        """The sidecar Bill (or Journal, for a journal record) stored on this record, exactly as it was built."""
         self.ensure_one()
         if not self._xero_payload_intact():
             raise UserError(self._xero_tampered_message())
-        bill = Bill.from_content(
-            json.loads(self.payload),
-            type_name=self.type_name or "",
-            pay_items=[line.pay_item or "" for line in self.line_ids.sorted("sequence")],
-        )
+        kind = Journal if self.document == "journal" else Bill
+        try:
+            bill = kind.from_content(
+                json.loads(self.payload),
+                type_name=self.type_name or "",
+                pay_items=[line.pay_item or "" for line in self.line_ids.sorted("sequence")],
+            )
+        except UnbalancedJournal:  # pragma: no cover - a signed payload was built balanced
+            raise UserError(self._xero_tampered_message()) from None
         if bill.content_hash() != self.content_hash:  # pragma: no cover - the signed payload is canonical
             raise UserError(self._xero_tampered_message())
         return bill

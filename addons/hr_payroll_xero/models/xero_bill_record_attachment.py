@@ -106,6 +106,8 @@ class XeroBillRecordAttachment(models.Model):
                     "tracking": line.tracking or "",
                     "employees": number,
                     "amount": f"{line.amount:,.2f}",
+                    "debit": f"{line.debit:,.2f}" if line.debit else "",
+                    "credit": f"{line.credit:,.2f}" if line.credit else "",
                 }
             )
         everyone = {e for by_employee in counts.values() for e in by_employee}
@@ -187,6 +189,7 @@ class XeroBillRecordAttachment(models.Model):
                 file_name,
                 content,
                 credit_note=self.doc_type == ACCPAYCREDIT,
+                journal=self.document == "journal",
                 replace=replace,
                 check_existing=check_existing or replace,
             )

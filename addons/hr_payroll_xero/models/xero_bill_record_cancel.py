@@ -35,7 +35,6 @@ class XeroBillRecordCancel(models.Model):
                     record._xero_cancel_locally()
                     cancelled |= record
                     continue
-                credit = record.doc_type == ACCPAYCREDIT
                 try:
                     if client is None:
                         client = connection._xero_client()
@@ -44,8 +43,8 @@ class XeroBillRecordCancel(models.Model):
                         record._xero_cancel_locally()
                         cancelled |= record
                         continue
-                    record._xero_check_document(client, client.get_bill(record.xero_id, credit_note=credit))
-                    doc = client.cancel_bill(record.xero_id, credit_note=credit)
+                    record._xero_check_document(client, record._xero_get_document(client))
+                    doc = record._xero_cancel_document(client)
                 except (XeroError, UserError) as exc:
                     message = exc.errors[0] if isinstance(exc, ValidationFailed) and exc.errors else str(exc)
                     refused.append((record, message))
@@ -67,7 +66,10 @@ class XeroBillRecordCancel(models.Model):
             raise UserError(
                 "\n".join(
                     self.env._(
-                        "Bill %(number)s cannot be cancelled: %(reason)s", number=r.invoice_number, reason=m
+                        "%(kind)s %(number)s cannot be cancelled: %(reason)s",
+                        kind=r._xero_kind_label(),
+                        number=r.invoice_number,
+                        reason=m,
                     )
                     for r, m in refused
                 )
@@ -80,13 +82,24 @@ class XeroBillRecordCancel(models.Model):
             message += " " + " | ".join(f"{r.invoice_number}: {m}" for r, m in refused)
         return notification(self.env._("Xero"), message, warning=bool(refused))
 
-    def _xero_find_in_xero(self, client):
-        """Look up a bill pushed without a known answer; store its Xero id when Xero has it."""
+    def _xero_cancel_document(self, client):
+        """Delete (draft, submitted) or void (approved bill, posted journal) this record's document in Xero."""
         self.ensure_one()
-        contact_id = client.find_contact(self.contact_name, self.contact_number or None)
-        found = contact_id and client.find_bill(
-            self.invoice_number, contact_id, credit_note=self.doc_type == ACCPAYCREDIT
-        )
+        if self.document == "journal":
+            return client.cancel_journal(self.xero_id, self.invoice_number)
+        return client.cancel_bill(self.xero_id, credit_note=self.doc_type == ACCPAYCREDIT)
+
+    def _xero_find_in_xero(self, client):
+        """Look up a bill (a journal: by its key) pushed without a known answer; store its Xero id when Xero
+        has it."""
+        self.ensure_one()
+        if self.document == "journal":
+            found = client.find_journal(self.invoice_number)
+        else:
+            contact_id = client.find_contact(self.contact_name, self.contact_number or None)
+            found = contact_id and client.find_bill(
+                self.invoice_number, contact_id, credit_note=self.doc_type == ACCPAYCREDIT
+            )
         if found:
             self.write({"xero_id": found.xero_id, "xero_status": found.status})
         return bool(found)

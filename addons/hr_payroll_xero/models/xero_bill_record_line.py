@@ -18,9 +18,18 @@ class XeroBillRecordLine(models.Model):
     description = fields.Char(size=MAX_DESCRIPTION)
     currency_id = fields.Many2one(related="record_id.currency_id")
     amount = fields.Monetary(currency_field="currency_id")
+    # On a manual journal the amount is Xero's LineAmount: a debit positive, a credit negative.
+    debit = fields.Monetary(compute="_compute_debit_credit", currency_field="currency_id")
+    credit = fields.Monetary(compute="_compute_debit_credit", currency_field="currency_id")
     pay_item = fields.Char(help="The pay item key the line was summed from.")
     salary_rule_id = fields.Many2one("hr.salary.rule", ondelete="set null")
     tracking = fields.Char(help="Tracking category and option, e.g. Department: Sales.")
+
+    @api.depends("amount")
+    def _compute_debit_credit(self):
+        for line in self:
+            line.debit = max(line.amount, 0.0)
+            line.credit = max(-line.amount, 0.0)
 
     def _xero_check_protected(self):
         """Lines show what a record's payload holds: only the record's actions write them, as superuser."""

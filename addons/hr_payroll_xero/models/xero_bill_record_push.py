@@ -18,14 +18,15 @@ try:
         OutcomeUnknown,
         RateLimited,
         ReconnectNeeded,
+        ScopeMissing,
         ValidationFailed,
         XeroError,
         XeroUnavailable,
     )
 except ImportError:  # pragma: no cover - checked by external_dependencies
-    OutcomeUnknown = RateLimited = ReconnectNeeded = ValidationFailed = XeroError = XeroUnavailable = (
-        Exception
-    )
+    OutcomeUnknown = RateLimited = ReconnectNeeded = ScopeMissing = ValidationFailed = XeroError = (
+        XeroUnavailable
+    ) = Exception
 
 from .const import (
     MAX_ATTEMPTS,
@@ -176,15 +177,24 @@ class XeroBillRecordPush(models.Model):
         creates = self.filtered(lambda r: not r.xero_id)
         updates = self - creates
         creates._xero_count_attempt()
-        results = creates._xero_create_in_xero(client, [record._xero_bill() for record in creates])
+        bills = creates.filtered(lambda r: r.document == "bill")
+        journals = creates - bills
+        results = bills._xero_create_in_xero(client, [record._xero_bill() for record in bills])
+        # Manual journals in a call of their own: a connection without their scope still sends its bills.
+        results += journals._xero_create_in_xero(
+            client, [record._xero_bill() for record in journals], create=client.create_journals
+        )
         for record in updates | creates.filtered("pending_update"):
             record._xero_update_in_xero(client)
         creates._xero_store_contacts(results)
         # Once the documents exist: their batch summaries (a failure there leaves the bill sent).
         self._xero_attach_summaries(client, {r.invoice_number for r in results if r.ok and r.created})
 
-    def _xero_create_in_xero(self, client, bills):
+    def _xero_create_in_xero(self, client, bills, create=None):
         """Create ``bills`` (the bills of ``self``, in order) in Xero in one call; returns Xero's results.
+
+        ``create`` is the client's call that makes them: ``create_bills`` by default, ``create_journals`` for
+        manual journals (found by their key before anything is created, as bills by their number).
 
         When the call fails on something that is neither Xero's answer nor a known problem (the SDK raises
         ``ValueError`` for a value over Xero's limits, e.g. a ContactNumber over 50 characters), the bills
@@ -193,8 +203,9 @@ class XeroBillRecordPush(models.Model):
         """
         if not self:
             return []
+        create = create or client.create_bills
         try:
-            results = client.create_bills(bills)
+            results = create(bills)
         except psycopg2.Error:
             raise  # the transaction is lost: the cron's savepoint deals with it
         except (XeroError, UserError) as exc:
@@ -207,8 +218,9 @@ class XeroBillRecordPush(models.Model):
                 self._xero_fail_unexpected(exc)
                 return []
             half = len(self) // 2
-            return self[:half]._xero_create_in_xero(client, bills[:half]) + self[half:]._xero_create_in_xero(
-                client, bills[half:]
+            first, second = self[:half], self[half:]
+            return first._xero_create_in_xero(client, bills[:half], create) + second._xero_create_in_xero(
+                client, bills[half:], create
             )
         self._xero_apply_results(results)
         numbers = {result.invoice_number for result in results}
@@ -268,8 +280,9 @@ class XeroBillRecordPush(models.Model):
             else:
                 record._xero_fail(
                     self.env._(
-                        "Xero refused the bill: %(errors)s. Fix the mapping type or the organisation's "
+                        "Xero refused the %(kind)s: %(errors)s. Fix the mapping type or the organisation's "
                         "settings in Xero, then generate the bills again.",
+                        kind=record._xero_kind_label().lower(),
                         errors="; ".join(result.errors),
                     ),
                     retryable=False,
@@ -289,6 +302,13 @@ class XeroBillRecordPush(models.Model):
             (
                 OutcomeUnknown,
                 self.env._("Xero may have received it: the next push looks it up before sending again."),
+            ),
+            (
+                ScopeMissing,
+                self.env._(
+                    "A Xero manager clicks Connect to Xero on the connection (Payroll > Xero > Connections) and "
+                    "allows manual journals; then push the journal again (it is kept as generated)."
+                ),
             ),
             (RateLimited, self.env._("The bill is sent automatically then.")),
             (XeroUnavailable, self.env._("The cron tries again later.")),

@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""What happened to each bill in Xero: its status, payments, and whether it was changed there (drift)."""
+"""What happened to each bill (and manual journal) in Xero: its status, payments, and whether it was changed
+there (drift)."""
 
+import functools
 import logging
 from datetime import timedelta, timezone
 
@@ -12,12 +14,12 @@ from .const import USABLE_CONNECTION_STATES, XERO_STATUSES
 from .utils import notification
 
 try:
-    from payroll_xero.bills import ACCPAYCREDIT
-    from payroll_xero.client import GONE_STATUSES, bill_differences
+    from payroll_xero.bills import ACCPAY, ACCPAYCREDIT
+    from payroll_xero.client import GONE_STATUSES, bill_differences, journal_differences
     from payroll_xero.errors import XeroError
 except ImportError:  # pragma: no cover - checked by external_dependencies
-    ACCPAYCREDIT = "ACCPAYCREDIT"
-    bill_differences = None
+    ACCPAY, ACCPAYCREDIT = "ACCPAY", "ACCPAYCREDIT"
+    bill_differences = journal_differences = None
     GONE_STATUSES = ("DELETED", "VOIDED")
     XeroError = Exception
 
@@ -72,10 +74,20 @@ class XeroBillRecordStatus(models.Model):
                 continue
             try:
                 client = connection._xero_client()
-                for credit_note in (False, True):
-                    kind = records.filtered(lambda r, c=credit_note: (r.doc_type == ACCPAYCREDIT) == c)
-                    by_id = {r.xero_id: r for r in kind}
-                    for batch in client.read_bills(list(by_id), credit_notes=credit_note):
+                readers = {
+                    ACCPAY: functools.partial(client.read_bills, credit_notes=False),
+                    ACCPAYCREDIT: functools.partial(client.read_bills, credit_notes=True),
+                    "journal": client.read_journals,
+                }
+                for kind, read in readers.items():
+                    by_id = {
+                        r.xero_id: r
+                        for r in records
+                        if (r.document if r.document == "journal" else r.doc_type) == kind
+                    }
+                    if not by_id:
+                        continue
+                    for batch in read(list(by_id)):
                         for found in batch:
                             record = by_id.pop(found.xero_id, None)
                             if record:
@@ -96,18 +108,22 @@ class XeroBillRecordStatus(models.Model):
         self.ensure_one()
         changes = ()
         if found.status not in GONE_STATUSES:
-            contact_id = self.employee_id.sudo().xero_contact_id or None
             try:
-                changes = bill_differences(self._xero_bill(), found, contact_id)
+                if self.document == "journal":
+                    changes = journal_differences(self._xero_bill(), found)
+                else:
+                    contact_id = self.employee_id.sudo().xero_contact_id or None
+                    changes = bill_differences(self._xero_bill(), found, contact_id)
             except UserError:  # a payload changed outside Odoo: nothing trustworthy to compare with
                 changes = ()
         newly_changed = bool(changes) and not self.xero_changed
         self.write(
             {
                 "xero_status": found.status if found.status in dict(XERO_STATUSES) else False,
-                "xero_amount_paid": found.amount_paid or 0.0,
-                "xero_amount_due": found.amount_due or 0.0,
-                "xero_fully_paid_on": found.fully_paid_on or False,
+                # a manual journal is not paid: no amounts
+                "xero_amount_paid": getattr(found, "amount_paid", None) or 0.0,
+                "xero_amount_due": getattr(found, "amount_due", None) or 0.0,
+                "xero_fully_paid_on": getattr(found, "fully_paid_on", None) or False,
                 "xero_checked_at": fields.Datetime.now(),
                 "xero_changed": bool(changes),
                 "xero_changes": "\n".join(changes) or False,
@@ -165,27 +181,51 @@ class XeroBillRecordStatus(models.Model):
         return True
 
     def _xero_refresh_connection(self, connection, records):
+        """The bills' read-back, then the manual journals' (each with its own watermark on the connection)."""
+        journals = records.filtered(lambda r: r.document == "journal")
+        bills_done = self._xero_read_changes(
+            connection,
+            records - journals,
+            "xero_checked_until",
+            lambda client, since: ((page.bills, page.watermark) for page in client.changed_bills(since)),
+        )
+        journals_done = not journals or self._xero_read_changes(
+            connection,
+            journals,
+            "xero_journals_checked_until",
+            lambda client, since: (
+                (page.journals, page.watermark) for page in client.changed_journals(since)
+            ),
+        )
+        return bills_done and journals_done
+
+    def _xero_read_changes(self, connection, records, watermark_field, changed):
+        """Apply what ``changed(client, since)`` pages give (documents, watermark) to ``records``, moving the
+        connection's ``watermark_field`` and committing page by page; False when Xero stopped it."""
         by_id = {r.xero_id: r for r in records if r.xero_id}
         sent = [when for when in records.mapped("sent_at") if when]
-        since = connection.xero_checked_until or (min(sent) - FIRST_LOOK_MARGIN if sent else None)
+        since = connection[watermark_field] or (min(sent) - FIRST_LOOK_MARGIN if sent else None)
         if since is None:
             return True
         try:
             client = connection._xero_client()
-            for page in client.changed_bills(fields.Datetime.to_datetime(since).replace(tzinfo=_UTC)):
-                for found in page.bills:
+            for documents, watermark in changed(
+                client, fields.Datetime.to_datetime(since).replace(tzinfo=_UTC)
+            ):
+                for found in documents:
                     record = by_id.get(found.xero_id)
                     if record:
                         record._xero_apply_status(found)
-                if page.watermark:
-                    connection.xero_checked_until = page.watermark.astimezone(_UTC).replace(tzinfo=None)
+                if watermark:
+                    connection[watermark_field] = watermark.astimezone(_UTC).replace(tzinfo=None)
                 if not modules.module.current_test:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
         except XeroError as exc:
             _logger.warning(
-                "Xero status read-back of connection %s stopped (resumes from %s): %s",
+                "Xero status read-back (%s) of connection %s stopped (resumes from %s): %s",
+                watermark_field,
                 connection.id,
-                connection.xero_checked_until,
+                connection[watermark_field],
                 exc,
             )
             return False

@@ -13,9 +13,10 @@ from odoo.tools import mute_logger
 try:
     from payroll_xero.bills import ACCPAYCREDIT, Bill
     from payroll_xero.errors import XeroError
+    from payroll_xero.journal_values import narration_has_key
 except ImportError:  # pragma: no cover - checked by external_dependencies
     ACCPAYCREDIT = "ACCPAYCREDIT"
-    Bill = None
+    Bill = narration_has_key = None
     XeroError = Exception
 
 from .const import CRON_CHUNK, EDITABLE_STATUSES, MAX_ATTEMPTS
@@ -28,12 +29,23 @@ EDIT_MARGIN = timedelta(minutes=1)
 class XeroBillRecordSync(models.Model):
     _inherit = "xero.bill.record"  # pylint: disable=consider-merging-classes-inherited
 
+    def _xero_get_document(self, client):
+        """The document in Xero at this record's Xero id: its bill, credit note or manual journal."""
+        self.ensure_one()
+        if self.document == "journal":
+            return client.get_journal(self.xero_id)
+        return client.get_bill(self.xero_id, credit_note=self.doc_type == ACCPAYCREDIT)
+
     def _xero_check_document(self, client, current):
         """Refuse (``UserError``) unless ``current``, the Xero document at this record's Xero id, is this
-        record's bill: same number, same contact. A Xero id pointing at another document must never make
-        Push overwrite it nor Cancel delete or void it."""
+        record's bill: same number, same contact (a journal: its narration ends with the record's key). A
+        Xero id pointing at another document must never make Push overwrite it nor Cancel delete or void it."""
         self.ensure_one()
-        if (current.number or "") != self.invoice_number:
+        if self.document == "journal":
+            if narration_has_key(current.narration, self.invoice_number):
+                return
+            reason = self.env._("its narration is %s", current.narration or "-")
+        elif (current.number or "") != self.invoice_number:
             reason = self.env._("its number is %s", current.number or "-")
         else:
             contact_id = client.find_contact(self.contact_name or "", self.contact_number or None)
@@ -46,6 +58,17 @@ class XeroBillRecordSync(models.Model):
             self.invoice_number,
             self.xero_id,
         )
+        if self.document == "journal":
+            raise UserError(
+                self.env._(
+                    "Manual journal %(number)s: the Xero journal %(xero_id)s is not this journal (%(reason)s), so it "
+                    "was neither updated nor cancelled. Check it in Xero: if its narration was changed there, end "
+                    "it with [%(number)s] again, then try again.",
+                    number=self.invoice_number,
+                    xero_id=self.xero_id,
+                    reason=reason,
+                )
+            )
         raise UserError(
             self.env._(
                 "Bill %(number)s: the Xero document %(xero_id)s is not this bill (%(reason)s), so it was "
@@ -87,10 +110,9 @@ class XeroBillRecordSync(models.Model):
         """Replace the content of the DRAFT/SUBMITTED bill in Xero by this record's payload."""
         self.ensure_one()
         self.attempts += 1
-        credit = self.doc_type == ACCPAYCREDIT
         try:
             bill = self._xero_bill()
-            current = client.get_bill(self.xero_id, credit_note=credit)
+            current = self._xero_get_document(client)
             self._xero_check_document(client, current)
             edited = self._xero_edited_in_xero(current)
             if edited:
@@ -110,7 +132,10 @@ class XeroBillRecordSync(models.Model):
                     }
                 )
                 return
-            result = client.update_draft_bill(self.xero_id, bill)
+            if self.document == "journal":
+                result = client.update_draft_journal(self.xero_id, bill)
+            else:
+                result = client.update_draft_bill(self.xero_id, bill)
         except psycopg2.Error:
             raise
         except (XeroError, UserError) as exc:

@@ -8,10 +8,14 @@ from odoo.exceptions import AccessError, UserError
 
 try:
     from payroll_xero import oauth
+    from payroll_xero.client import Account
     from payroll_xero.errors import XeroError
+    from payroll_xero.journal_jobs import journal_preflight_problems
+    from payroll_xero.journal_values import JOURNAL_DOC_TYPE
 except ImportError:  # pragma: no cover - checked by external_dependencies
-    oauth = None
+    oauth = Account = journal_preflight_problems = None
     XeroError = Exception
+    JOURNAL_DOC_TYPE = "MANUALJOURNAL"
 
 from .compat import queue_channel_values, sql_constraints
 from .const import (
@@ -103,6 +107,20 @@ class XeroConnection(models.Model):
         copy=False,
         help="Statuses of the bills sent are read back from Xero for what changed since this time (nightly).",
     )
+    xero_journals_checked_until = fields.Datetime(
+        string="Journals Checked Up To",
+        readonly=True,
+        copy=False,
+        help="Statuses of the manual journals sent are read back from Xero for what changed since this time "
+        "(nightly).",
+    )
+    journals_allowed = fields.Boolean(
+        string="Manual Journals Allowed",
+        compute="_compute_journals_allowed",
+        help="Whether the consent given in Xero covers manual journals (scope accounting.manualjournals). A "
+        "connection made before journals were asked for sends bills only: click Connect to Xero again to "
+        "allow journals.",
+    )
     account_count = fields.Integer(compute="_compute_account_count")
 
     # ------------------------------------------------------------------ protection
@@ -151,6 +169,13 @@ class XeroConnection(models.Model):
     def _compute_has_client_secret(self):
         for connection in self:
             connection.has_client_secret = bool(connection.sudo().client_secret)
+
+    @api.depends("scopes", "state")
+    def _compute_journals_allowed(self):
+        for connection in self:
+            connection.journals_allowed = connection.state != "draft" and oauth.journals_allowed(
+                connection.scopes or ""
+            )
 
     @api.depends("pending_tenants")
     def _compute_has_pending_tenants(self):
@@ -206,7 +231,8 @@ class XeroConnection(models.Model):
         Called on the company's connection, or on an empty recordset when it has none. ``origin(bill,
         line)`` names where a line comes from (by default its description and the bill's type name).
         Returns ``{None: [sentences that concern every bill: the connection, the currency],
-        invoice number: [sentences about that bill's accounts]}``. A currency that only some of the
+        invoice number: [sentences about that bill's accounts]}``. Manual journals among ``bills`` get the
+        checks of journals (``_xero_journal_problems``) under their keys. A currency that only some of the
         bills use is said under their numbers. The sentences have no final stop: each caller says
         what follows from them. Every problem is said (the accounts too when the currency is refused).
         """
@@ -215,12 +241,16 @@ class XeroConnection(models.Model):
                 None: [self.env._("%(company)s has no connected Xero organisation", company=company.name)]
             }
         self.ensure_one()
+        journals = [doc for doc in bills if doc.doc_type == JOURNAL_DOC_TYPE]
+        bills = [doc for doc in bills if doc.doc_type != JOURNAL_DOC_TYPE]
         problems = {None: []}
+        for key, reasons in self._xero_journal_problems(journals, company).items():
+            problems.setdefault(key, []).extend(reasons)
         by_currency = {}
         for bill in bills:
             by_currency.setdefault(bill.currency, []).append(bill.invoice_number)
         allowed = self._xero_enabled_currencies()
-        for code, numbers in (by_currency or {company.xero_currency_code: []}).items():
+        for code, numbers in (by_currency or ({} if journals else {company.xero_currency_code: []})).items():
             if not allowed or code in allowed:
                 continue
             sentence = self.env._(
@@ -244,6 +274,32 @@ class XeroConnection(models.Model):
             if sentences:
                 problems.setdefault(bill.invoice_number, []).extend(sentences)
         return problems
+
+    def _xero_journal_problems(self, journals, company):
+        """{journal key: [why Xero would refuse it]} of sidecar ``Journal``s: the organisation's base currency
+        only, active accounts that take journal lines (no bank account, no payables or receivables), as the
+        command line checks them (``journal_preflight_problems``) but from the synchronised accounts (the
+        tracking options are Xero's to check)."""
+        if not journals:
+            return {}
+        accounts = [
+            Account(
+                account_id=account.xero_id or "",
+                code=account.code,
+                name=account.name or "",
+                type=account.account_type,
+                status=account.status if account.active else "ARCHIVED",
+                system_account=account.system_account or None,
+            )
+            for account in self._xero_accounts_by_code().values()
+        ]
+        refused = journal_preflight_problems(
+            journals,
+            accounts=accounts,
+            base_currency=self.base_currency or company.xero_currency_code,
+            tracking_categories=None,
+        )
+        return {key: list(reasons) for key, reasons in refused.items()}
 
     def _xero_accounts_by_code(self):
         """{code: xero.account} of this connection, archived ones included."""

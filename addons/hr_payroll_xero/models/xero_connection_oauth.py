@@ -118,7 +118,9 @@ class XeroConnection(models.Model):
             client_id,
             self.redirect_uri,
             state,
-            scopes=self._xero_scopes(),
+            # what the connection has and what the module now needs: a connection made before manual
+            # journals were asked for gets their scope at its next Connect to Xero
+            scopes=tuple(dict.fromkeys((*self._xero_scopes(), *oauth.DEFAULT_SCOPES))),
             endpoints=self._xero_endpoints(),
             code_challenge=code_challenge,
         )

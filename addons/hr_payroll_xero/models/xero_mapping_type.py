@@ -5,7 +5,9 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from .compat import sql_constraints
+from .const import DOCUMENTS, JOURNAL_STATUSES
 from .xero_bill_record import MAX_CONTACT_NAME, MAX_TRACKING_NAME
+from .xero_mapping_line import ACCOUNT_DOMAIN
 
 GROUPINGS = [("run", "One bill per batch"), ("employee", "One bill per employee")]
 BILL_STATUSES = [("DRAFT", "Draft"), ("SUBMITTED", "Submitted for approval"), ("AUTHORISED", "Approved")]
@@ -49,6 +51,30 @@ class XeroMappingType(models.Model):
     )
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
+    document = fields.Selection(
+        DOCUMENTS,
+        string="Makes",
+        required=True,
+        default="bill",
+        help="Bills: bills (or supplier credit notes) to a contact, per batch or per employee, that are then "
+        "paid. Manual journal: one balanced journal per batch that records the payroll in the ledger (e.g. "
+        "wages expense against wages payable), with no contact and nothing to pay in Xero.",
+    )
+    journal_status = fields.Selection(
+        JOURNAL_STATUSES,
+        required=True,
+        default="DRAFT",
+        help="Status the manual journals are created with in Xero. A draft journal can still be updated "
+        "(or deleted) from Odoo; a posted one is final (cancelling voids it).",
+    )
+    rounding_account_id = fields.Many2one(
+        "xero.account",
+        ondelete="restrict",
+        domain=ACCOUNT_DOMAIN,
+        help="When the journal's debits and credits differ by a few cents (at most 5 minor units of the "
+        "currency) after each line is rounded, one visible line to this account takes the difference. "
+        "Without it such a journal is refused; a larger difference is always refused.",
+    )
     grouping = fields.Selection(
         GROUPINGS,
         required=True,
@@ -83,7 +109,7 @@ class XeroMappingType(models.Model):
     attach_summary = fields.Boolean(
         string="Attach Batch Summary",
         default=True,
-        help="Each bill of this type carries a PDF of what it was built from (batch, period, lines with their "
+        help="Each bill (or manual journal) of this type carries a PDF of what it was built from (batch, period, lines with their "
         "pay items and employee counts, totals, the link to Odoo), attached in Xero once the bill is there. "
         "It costs one or two more Xero calls per bill: for per-employee bills of large batches, mind Xero's "
         "daily limit.",
@@ -111,10 +137,31 @@ class XeroMappingType(models.Model):
         for mtype in self:
             mtype.record_count = counts.get(mtype, 0)
 
-    @api.constrains("grouping", "contact_name")
+    @api.onchange("document")
+    def _onchange_document(self):
+        if self.document == "journal":
+            self.grouping = "run"
+
+    @api.constrains("document", "grouping")
+    def _check_journal_grouping(self):
+        for mtype in self:
+            if mtype.document == "journal" and mtype.grouping != "run":
+                raise ValidationError(
+                    self.env._(
+                        'Mapping type "%(name)s" makes a manual journal: it makes one per batch, never one per '
+                        "employee.",
+                        name=mtype.name,
+                    )
+                )
+
+    @api.constrains("grouping", "contact_name", "document")
     def _check_contact_name(self):
         for mtype in self:
-            if mtype.grouping == "run" and not (mtype.contact_name or "").strip():
+            if (
+                mtype.document == "bill"
+                and mtype.grouping == "run"
+                and not (mtype.contact_name or "").strip()
+            ):
                 raise ValidationError(
                     self.env._(
                         'Mapping type "%(name)s" makes one bill per batch: enter the Xero contact it is '
@@ -161,6 +208,7 @@ class XeroMappingType(models.Model):
         self.ensure_one()
         from payroll_xero.model import MappingLine, MappingType
 
+        journal = self.document == "journal"
         return MappingType(
             name=self.name,
             code=self.code,
@@ -173,9 +221,11 @@ class XeroMappingType(models.Model):
                 )
                 for line in self.line_ids
             ),
-            contact_name=self.contact_name or None,
+            contact_name=None if journal else self.contact_name or None,
             grouping=self.grouping,
-            status=self.bill_status,
-            due_days=self.due_days,
+            status=self.journal_status if journal else self.bill_status,
+            due_days=0 if journal else self.due_days,
             tracking_category=(self.tracking_category or "").strip() or None,
+            document=self.document,
+            rounding_account=(self.rounding_account_id.code or None) if journal else None,
         )

@@ -14,3 +14,4 @@ from . import test_queue
 from . import test_attachment
 from . import test_close
 from . import test_migration
+from . import test_journal

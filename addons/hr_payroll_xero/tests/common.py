@@ -2,7 +2,7 @@
 """Shared fixtures: the sidecar's Xero sandbox on a free port, and a connected company."""
 
 from datetime import date
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -71,16 +71,22 @@ class XeroSandboxMixin:
         )
 
     @classmethod
-    def _xero_consent(cls, connection, tenant_ids=None, user=None):
-        """``user`` clicks Connect and consents in the sandbox; returns the callback's query (code, state)."""
-        action = (connection.with_user(user) if user else connection).action_connect()
-        redirect = cls.sandbox.approve(action["url"], tenant_ids=tenant_ids)
+    def _xero_consent(cls, connection, tenant_ids=None, user=None, without_scopes=()):
+        """``user`` clicks Connect and consents in the sandbox; returns the callback's query (code, state).
+        ``without_scopes``: consent as an older connection did, without asking for these scopes."""
+        url = (connection.with_user(user) if user else connection).action_connect()["url"]
+        if without_scopes:
+            parts = urlsplit(url)
+            query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+            query["scope"] = " ".join(s for s in query["scope"].split() if s not in without_scopes)
+            url = urlunsplit(parts._replace(query=urlencode(query)))
+        redirect = cls.sandbox.approve(url, tenant_ids=tenant_ids)
         return {key: values[0] for key, values in parse_qs(urlsplit(redirect).query).items()}
 
     @classmethod
-    def _xero_connect(cls, connection, tenant_ids=(DEMO_TENANT_ID,)):
+    def _xero_connect(cls, connection, tenant_ids=(DEMO_TENANT_ID,), without_scopes=()):
         """Connect without the browser: consent, check the state, exchange the code."""
-        query = cls._xero_consent(connection, list(tenant_ids))
+        query = cls._xero_consent(connection, list(tenant_ids), without_scopes=without_scopes)
         checked = cls.env["xero.connection"]._xero_check_state(query["state"])
         assert checked == connection, "the sandbox returned another state"
         connection._xero_complete_consent(query["code"])
@@ -399,3 +405,53 @@ class XeroPayrollCase(XeroCase):
         )
         (cls.rule_gross | cls.rule_net).xero_ignore = True
         return net, mpf
+
+    @classmethod
+    def _xero_make_journal_type(cls, status="DRAFT", **vals):
+        """The batch's payroll journal: gross pay and the employer's MPF debited to expenses, the MPF, loans
+        and net salaries credited to liabilities (a pay item may be on both sides: the employer's MPF)."""
+        acc = cls.accounts
+        lines = [
+            (cls.rule_basic, "477", "+", "Basic salaries"),
+            (cls.rule_housing, "479", "+", "Housing allowances"),
+            (cls.rule_overtime, "480", "+", "Overtime"),
+            (cls.rule_mpf_er, "478", "+", "MPF employer contributions"),
+            (cls.rule_mpf_er, "825", "-", "MPF payable: employer"),
+            (cls.rule_mpf_ee, "825", "+", "MPF payable: employees"),
+            (cls.rule_loan, "826", "+", "Staff loan repayments"),
+            (cls.rule_net, "814", "-", "Net salaries payable"),
+        ]
+        return cls.env["xero.mapping.type"].create(
+            dict(
+                {
+                    "name": "Payroll Journal",
+                    "code": "PJ",
+                    "document": "journal",
+                    "journal_status": status,
+                    "line_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "salary_rule_id": rule.id,
+                                "account_id": acc[code].id,
+                                "sign": sign,
+                                "description": description,
+                            },
+                        )
+                        for rule, code, sign, description in lines
+                    ],
+                },
+                **vals,
+            )
+        )
+
+    @classmethod
+    def _xero_use_base_currency(cls):
+        """Bills and journals in the organisation's base currency (HKD), at a rate of 1 to the company's: Xero
+        posts manual journals in the base currency only, and the amounts stay those of the payslips."""
+        hkd = cls.env.ref("base.HKD")
+        cls.env["res.currency.rate"].create(
+            {"currency_id": hkd.id, "name": "2026-01-01", "rate": 1.0, "company_id": cls.company.id}
+        )
+        cls.company.xero_currency_code = "HKD"

@@ -50,3 +50,17 @@ class TestInstall(TransactionCase):
         if "res.groups.privilege" in self.env:
             privileges = self.env["res.groups.privilege"].search([("category_id", "=", self.category.id)])
             self.assertEqual(len(privileges), 1)
+
+    def test_the_demo_batch_makes_its_bills_and_a_manual_journal(self):
+        batch = self.env.ref("hr_payroll_xero.payslip_run_harbour", raise_if_not_found=False)
+        if not batch:
+            self.skipTest("the database has no demo data")
+        journal_type = self.env.ref("hr_payroll_xero.mapping_type_mpf_accrual")
+        self.assertEqual((journal_type.document, journal_type.journal_status), ("journal", "DRAFT"))
+        prep = batch._xero_prepare()
+        self.assertFalse(prep.errors)
+        journals = [doc for doc in prep.bills if doc.doc_type == "MANUALJOURNAL"]
+        self.assertEqual(len(journals), 1)
+        self.assertGreater(len(prep.bills), 1)  # the bills too
+        self.assertTrue(journals[0].narration.startswith(f"{batch.name} - MPF accrual ["))
+        self.assertEqual(journals[0].debits, journals[0].credits)

@@ -16,8 +16,8 @@ class TestMapping(XeroPayrollCase):
         super().setUpClass()
         cls.net_type, cls.mpf_type = cls._xero_make_types()
 
-    def test_the_same_pay_item_twice_in_a_type_is_refused(self):
-        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+    def test_the_same_pay_item_twice_in_a_bill_type_is_refused(self):
+        with self.assertRaisesRegex(ValidationError, "appears twice"):
             self.mpf_type.write(
                 {
                     "line_ids": [
@@ -25,6 +25,13 @@ class TestMapping(XeroPayrollCase):
                     ]
                 }
             )
+
+    def test_the_same_line_twice_in_a_journal_type_is_refused(self):
+        self.mpf_type.document = "journal"
+        line = {"salary_rule_id": self.rule_mpf_er.id, "account_id": self.accounts["825"].id, "sign": "-"}
+        self.mpf_type.line_ids = [(0, 0, line)]  # the employer's MPF credited too: allowed on a journal
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            self.mpf_type.line_ids = [(0, 0, line)]
             self.env.flush_all()
 
     def test_code_defaults_from_the_name_and_is_unique_per_company(self):

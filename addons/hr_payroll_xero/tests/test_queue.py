@@ -193,3 +193,19 @@ class TestQueuedPush(XeroPayrollCase):
         self.env.invalidate_all()
         self.assertEqual(set(records.mapped("push_progress")), {"sending"})
         self.assertEqual((self.batch.xero_queued_count, self.batch.xero_sending_count), (0, 5))
+
+    def test_a_journal_goes_through_the_same_jobs_once_even_when_its_job_runs_twice(self):
+        self._xero_use_base_currency()
+        self._xero_make_journal_type()
+        _action, records = self._generate()
+        journal = records.filtered(lambda r: r.document == "journal")
+        self.assertEqual((len(records), journal.state), (6, "queued"))
+        self._run_jobs()
+        self.assertEqual(set(records.mapped("state")), {"sent"})
+        self.assertTrue(journal.xero_id)
+        # a job run again (its commit lost after Xero created the journal) finds it by its key
+        xero_id = journal.xero_id
+        journal.sudo().write({"xero_id": False, "state": "queued"})
+        journal._xero_job_push()
+        self.assertEqual((journal.state, journal.xero_id), ("sent", xero_id))
+        self.assertEqual(len(self.sandbox.journals(self.DEMO_TENANT_ID)), 1)

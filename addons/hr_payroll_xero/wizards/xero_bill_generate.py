@@ -16,8 +16,10 @@ class XeroBillGenerate(models.TransientModel):
 
     @api.depends("run_ids")
     def _compute_preview(self):
+        Type = self.env["xero.mapping.type"]
         status_labels = dict(
-            self.env["xero.mapping.type"]._fields["bill_status"]._description_selection(self.env)
+            Type._fields["journal_status"]._description_selection(self.env)
+            + Type._fields["bill_status"]._description_selection(self.env)
         )
         for wizard in self:
             runs = wizard.run_ids.filtered("xero_can_generate")

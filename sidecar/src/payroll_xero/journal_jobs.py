@@ -37,7 +37,7 @@ def unjournalable_reason(account: Account) -> str:
 
 
 def _line_reasons(
-    journal: Journal, by_code: dict[str, Account], categories: dict[str, TrackingCategory]
+    journal: Journal, by_code: dict[str, Account], categories: dict[str, TrackingCategory] | None
 ) -> list[str]:
     reasons: list[str] = []
     for line in journal.lines:
@@ -53,6 +53,8 @@ def _line_reasons(
             reasons.append(
                 f'{where}: account {account.code} "{account.name}" {why}: {restore}map it to another account'
             )
+        if categories is None:
+            continue  # tracking unchecked
         for name, option in line.tracking:
             category = categories.get(name.casefold())
             if category is None or category.status not in (None, "ACTIVE"):
@@ -70,15 +72,16 @@ def journal_preflight_problems(
     *,
     accounts: Sequence[Account],
     base_currency: str,
-    tracking_categories: Sequence[TrackingCategory] = (),
+    tracking_categories: Sequence[TrackingCategory] | None = (),
 ) -> dict[str, tuple[str, ...]]:
     """journal key -> why the organisation would refuse that journal, for the journals it cannot take.
 
     Each reason names the line (its pay item and description) and what to fix; account codes are compared
-    exactly, tracking names ignoring case, as Xero does.
+    exactly, tracking names ignoring case, as Xero does. ``tracking_categories=None`` leaves tracking
+    unchecked (a caller that has only the accounts and the currency, as the addon's synchronised copy).
     """
     by_code = {account.code: account for account in accounts if account.code}
-    categories = {c.name.casefold(): c for c in tracking_categories}
+    categories = None if tracking_categories is None else {c.name.casefold(): c for c in tracking_categories}
     refused: dict[str, tuple[str, ...]] = {}
     for journal in journals:
         reasons: list[str] = []

@@ -22,6 +22,9 @@ from decimal import Decimal
 from .bill_values import Problem, content_digest, invoice_number
 
 JOURNAL_LINE_AMOUNT_TYPES = "NoTax"
+# The ``doc_type`` of a journal, beside a bill's ACCPAY and a credit note's ACCPAYCREDIT (Xero's name of the
+# endpoint); it is not sent.
+JOURNAL_DOC_TYPE = "MANUALJOURNAL"
 # The rounding line of a journal type with a rounding account takes a difference of at most this many minor
 # units of the currency (0.05 in HKD, 5 in JPY); a larger difference is an error, never rounded away.
 MAX_ROUNDING_UNITS = 5
@@ -99,6 +102,25 @@ class Journal:
     def rounding(self) -> Decimal:
         """The rounding line's amount (0 without one)."""
         return sum((line.amount for line in self.lines if line.is_rounding), Decimal(0))
+
+    # What a journal shows where a bill shows its number, type, contact and total, so that one record
+    # (the addon's) keeps and lists both: the key is the journal's number, it has no contact nor due date.
+    doc_type = JOURNAL_DOC_TYPE
+    is_credit_note = False
+    contact_name = None
+    contact_number = None
+    employee_key = None
+    due_date = None
+
+    @property
+    def invoice_number(self) -> str:
+        """The journal's stable key, in the place of a bill's number."""
+        return self.key
+
+    @property
+    def total(self) -> Decimal:
+        """The journal's total: its debits (equal to its credits)."""
+        return self.debits
 
     def content(self) -> dict:
         """What is sent to Xero (plus the key and the currency the amounts are in), as plain JSON-able values."""

@@ -1,8 +1,9 @@
-"""Files attached to bills and credit notes: listed, then uploaded once (Xero's Attachments API).
+"""Files attached to bills, credit notes and manual journals: listed, then uploaded once (Xero's Attachments API).
 
 ``attach`` reads the document's attachments first and uploads only when no file of that name is there, so
 a retry (of a push, of the cron, of an answer that was lost) never attaches the same file twice. Bills use
-``Invoices/{InvoiceID}/Attachments/{FileName}``, supplier credit notes ``CreditNotes/{CreditNoteID}/...``.
+``Invoices/{InvoiceID}/Attachments/{FileName}``, supplier credit notes ``CreditNotes/{CreditNoteID}/...``,
+manual journals ``ManualJournals/{ManualJournalID}/...`` (which also needs ``accounting.manualjournals``).
 Every call goes through :meth:`Transport._call` (limits, token, retries, error mapping).
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ValidationFailed, XeroUnavailable
+from ..oauth import JOURNAL_SCOPE
 from .documents import Documents
 from .sdk import guid, idempotency_key
 from .transport import _Unknown
@@ -72,17 +74,27 @@ def _attachment(model: Any) -> XeroAttachment:
     )
 
 
-class Attachments(Documents):
-    """Files attached to the bills and supplier credit notes this app sends."""
+def _endpoint(credit_note: bool, journal: bool) -> str:
+    """The SDK's name of the document kind: ``invoice``, ``credit_note`` or ``manual_journal``."""
+    return "manual_journal" if journal else "credit_note" if credit_note else "invoice"
 
-    def attachments(self, xero_id: str, credit_note: bool = False) -> list[XeroAttachment]:
-        """The files attached to one bill (or credit note) in Xero."""
+
+class Attachments(Documents):
+    """Files attached to the bills, supplier credit notes and manual journals this app sends."""
+
+    def _attachment_call(self, operation: str, journal: bool, *args: Any, **kwargs: Any) -> Any:
+        if journal:
+            kwargs["needs_scope"] = JOURNAL_SCOPE
+        return self._call(operation, *args, **kwargs)
+
+    def attachments(
+        self, xero_id: str, credit_note: bool = False, *, journal: bool = False
+    ) -> list[XeroAttachment]:
+        """The files attached to one bill (or credit note, or manual journal with ``journal``) in Xero."""
         guid(xero_id)
-        if credit_note:
-            method, what = self.accounting.get_credit_note_attachments, "credit note attachments"
-        else:
-            method, what = self.accounting.get_invoice_attachments, "bill attachments"
-        answer = self._call(what, method, xero_id)
+        kind = _endpoint(credit_note, journal)
+        method = getattr(self.accounting, f"get_{kind}_attachments")
+        answer = self._attachment_call(f"{kind.replace('_', ' ')} attachments", journal, method, xero_id)
         return [_attachment(a) for a in (getattr(answer, "attachments", None) or [])]
 
     def attach(
@@ -94,8 +106,10 @@ class Attachments(Documents):
         credit_note: bool = False,
         replace: bool = False,
         check_existing: bool = True,
+        journal: bool = False,
     ) -> AttachResult:
-        """Attach ``content`` as ``file_name`` to a bill (or credit note) unless a file of that name is there.
+        """Attach ``content`` as ``file_name`` to a bill (or credit note, or manual journal with ``journal``)
+        unless a file of that name is there.
 
         With ``replace`` a file of that name is replaced (POST) instead of kept. Raises
         :class:`ValidationFailed` for a file Xero would refuse (empty, over 10 MB, an 11th file) before
@@ -110,7 +124,9 @@ class Attachments(Documents):
             raise ValidationFailed(
                 [f"{file_name} is {len(content):,} bytes: Xero takes files of up to 10 MB."], subject=subject
             )
-        existing = self.attachments(xero_id, credit_note) if check_existing or replace else []
+        existing = (
+            self.attachments(xero_id, credit_note, journal=journal) if check_existing or replace else []
+        )
         same = next((a for a in existing if a.file_name == file_name), None)
         if same is not None and not replace:
             return AttachResult(same, uploaded=False)
@@ -120,10 +136,17 @@ class Attachments(Documents):
                 subject=subject,
             )
         try:
-            made = self._upload(xero_id, file_name, content, credit_note, replace and same is not None)
+            made = self._upload(
+                xero_id, file_name, content, _endpoint(credit_note, journal), replace and same is not None
+            )
         except _Unknown as exc:
             found = next(
-                (a for a in self.attachments(xero_id, credit_note) if a.file_name == file_name), None
+                (
+                    a
+                    for a in self.attachments(xero_id, credit_note, journal=journal)
+                    if a.file_name == file_name
+                ),
+                None,
             )
             if found is None:
                 raise XeroUnavailable(
@@ -135,26 +158,16 @@ class Attachments(Documents):
         return AttachResult(made, uploaded=True, replaced=same is not None)
 
     def _upload(
-        self, xero_id: str, file_name: str, content: bytes, credit_note: bool, replace: bool
+        self, xero_id: str, file_name: str, content: bytes, kind: str, replace: bool
     ) -> XeroAttachment:
-        api = self.accounting
-        if credit_note:
-            method = (
-                api.update_credit_note_attachment_by_file_name
-                if replace
-                else api.create_credit_note_attachment_by_file_name
-            )
-        else:
-            method = (
-                api.update_invoice_attachment_by_file_name
-                if replace
-                else api.create_invoice_attachment_by_file_name
-            )
+        verb = "update" if replace else "create"
+        method = getattr(self.accounting, f"{verb}_{kind}_attachment_by_file_name")
         key = idempotency_key(
             "attach", self.tenant_id, [xero_id, file_name, hashlib.sha256(content).hexdigest(), str(replace)]
         )
-        answer = self._call(
+        answer = self._attachment_call(
             f"attach {file_name}",
+            kind == "manual_journal",
             method,
             guid(xero_id),
             file_name,

@@ -190,6 +190,14 @@ class JournalPushResult:
     # For a journal found in Xero: how it differs from the one pushed (see journal_differences).
     differences: tuple[str, ...] = ()
 
+    # Read where a bill's PushResult is read: the key is the journal's number, no contact.
+    contact_id = None
+    is_credit_note = False
+
+    @property
+    def invoice_number(self) -> str:
+        return self.key
+
 
 @dataclass(frozen=True, slots=True)
 class JournalStatusPage:

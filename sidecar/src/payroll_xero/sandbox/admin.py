@@ -17,7 +17,7 @@ from . import pages, seed, xero
 from .identity import is_loopback_host
 from .messages import Request, Response, json_response
 from .seed import DEMO_CLIENT_ID
-from .xero import CREDIT_NOTE, INVOICE, Ledger, attachments, user
+from .xero import CREDIT_NOTE, INVOICE, MANUAL_JOURNAL, Ledger, attachments, user
 from .xero import journals as journal_rules
 
 ADMIN_ACTIONS = (
@@ -57,9 +57,9 @@ class Admin:
         return [xero.plain(j) for j in self.ledger(tenant_id).journals()]
 
     def attachments(
-        self, tenant_id: str, document_id: str, credit_note: bool = False
+        self, tenant_id: str, document_id: str, credit_note: bool = False, journal: bool = False
     ) -> list[dict[str, Any]]:
-        kind = CREDIT_NOTE if credit_note else INVOICE
+        kind = MANUAL_JOURNAL if journal else CREDIT_NOTE if credit_note else INVOICE
         return [
             {**attachments.listed(a), "Content": attachments.content(a)}
             for a in attachments.attachments(self.ledger(tenant_id), kind, document_id)

@@ -32,10 +32,11 @@ class AdminCalls:
         return self.app.journals(tenant_id)
 
     def attachments(
-        self, tenant_id: str, document_id: str, credit_note: bool = False
+        self, tenant_id: str, document_id: str, credit_note: bool = False, journal: bool = False
     ) -> list[dict[str, Any]]:
-        """The files attached to a bill (or credit note), oldest first: Xero's fields and ``Content`` (bytes)."""
-        return self.app.attachments(tenant_id, document_id, credit_note)
+        """The files attached to a bill (or credit note, or manual journal), oldest first: Xero's fields and
+        ``Content`` (bytes)."""
+        return self.app.attachments(tenant_id, document_id, credit_note, journal)
 
     def state(self) -> dict[str, Any]:
         """The state as ``GET /_sandbox/state`` shows it (no secrets)."""

@@ -17,7 +17,7 @@ from . import xero
 from .journal_api import journal_scope_refusal
 from .messages import Request, Response, bad_request, csv_list, json_response, not_found, problem_response
 from .tokens import AccessToken, AuthError
-from .xero import CREDIT_NOTE, INVOICE, DocKind, Ledger, XeroValueError, attachments
+from .xero import CREDIT_NOTE, INVOICE, MANUAL_JOURNAL, DocKind, Ledger, XeroValueError, attachments
 
 IDEMPOTENCY_WINDOW = 6 * 60
 ATTACHMENTS_SCOPE = "accounting.attachments"
@@ -152,8 +152,11 @@ class AccountingApi:
     def _attachments(
         self, request: Request, ledger: Ledger, resource: str, doc_id: str, file_name: str | None
     ) -> Response:
-        """``{Invoices|CreditNotes}/{id}/Attachments[/{FileName}]``: list, read, add (PUT) or replace (POST)."""
-        kind = {"invoices": INVOICE, "creditnotes": CREDIT_NOTE}.get(resource)
+        """``{Invoices|CreditNotes|ManualJournals}/{id}/Attachments[/{FileName}]``: list, read, add (PUT) or
+        replace (POST)."""
+        kind = {"invoices": INVOICE, "creditnotes": CREDIT_NOTE, "manualjournals": MANUAL_JOURNAL}.get(
+            resource
+        )
         doc = ledger.document(kind, doc_id) if kind else None
         if doc is None:
             return not_found()

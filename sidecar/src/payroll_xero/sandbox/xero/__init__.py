@@ -21,7 +21,7 @@ from .batches import Outcome, batch_answer, batch_items
 from .contacts import apply_contact, new_contact
 from .documents import apply_document, pay
 from .journals import apply_journal
-from .ledger import APPROVED, CREDIT_NOTE, INVOICE, DocKind, Ledger
+from .ledger import APPROVED, CREDIT_NOTE, INVOICE, MANUAL_JOURNAL, DocKind, Ledger
 from .values import (
     XeroValueError,
     envelope,
@@ -40,6 +40,7 @@ __all__ = [
     "APPROVED",
     "CREDIT_NOTE",
     "INVOICE",
+    "MANUAL_JOURNAL",
     "DocKind",
     "Ledger",
     "Outcome",

@@ -1,6 +1,7 @@
-"""Files attached to invoices and credit notes: Xero's Attachments API as the sandbox reproduces it.
+"""Files attached to invoices, credit notes and manual journals: Xero's Attachments API as the sandbox
+reproduces it.
 
-``PUT {Invoices|CreditNotes}/{id}/Attachments/{FileName}`` adds a file (the request body is its raw bytes),
+``PUT {Invoices|CreditNotes|ManualJournals}/{id}/Attachments/{FileName}`` adds a file (the request body is its raw bytes),
 ``POST`` replaces the file of that name (or adds it), ``GET .../Attachments`` lists them and
 ``GET .../Attachments/{FileName}`` returns a file's bytes. Xero's limits: 10 files per document, 10 MB each.
 

@@ -135,7 +135,7 @@ def _build(
         "LineAmountTypes": line_amount_types,
         "JournalLines": _lines(ledger, raw.get("JournalLines"), errors),
         "ShowOnCashBasisReports": raw.get("ShowOnCashBasisReports") is not False,
-        "HasAttachments": False,
+        "HasAttachments": bool(existing and existing.get("HasAttachments")),
         "UpdatedDateUTC": timestamp_now(),
         "_created_by": (existing or {}).get("_created_by"),
         "_created_at": (existing or {}).get("_created_at"),

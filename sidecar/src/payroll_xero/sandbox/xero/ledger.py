@@ -113,4 +113,8 @@ CREDIT_NOTE = DocKind(
     "RemainingCredit",
     "CN-",
 )
+# Manual journals as the Attachments API sees them (their store, id and the narration in the place of a number).
+MANUAL_JOURNAL = DocKind(
+    "Manual Journal", "ManualJournals", JOURNAL_KIND, "ManualJournalID", "Narration", (), "", ""
+)
 APPROVED = ("SUBMITTED", "AUTHORISED")
