@@ -56,12 +56,13 @@ class XeroBillRecord(models.Model):
     _mail_post_access = "read"
 
     invoice_number = fields.Char(
-        string="Bill Number",
+        string="Number",
         required=True,
         readonly=True,
         index=True,
         size=MAX_INVOICE_NUMBER,
-        help="Stable number of the bill (BATCH/TYPE[/EMPLOYEE]); Xero shows it as the bill's reference.",
+        help="Stable number of the bill or journal (BATCH/TYPE[/EMPLOYEE]): a bill's reference in Xero, the key "
+        "a journal's narration ends with.",
     )
     payslip_run_id = fields.Many2one(
         "hr.payslip.run",

@@ -77,7 +77,7 @@ class XeroBillRecordCancel(models.Model):
         for record, message in refused:
             record.last_error = message
             record.message_post(body=self.env._("Not cancelled in Xero: %s", message))
-        message = self.env._("%(n)s bill(s) cancelled.", n=len(cancelled))
+        message = self.env._("%(n)s bill(s) or journal(s) cancelled.", n=len(cancelled))
         if refused:
             message += " " + " | ".join(f"{r.invoice_number}: {m}" for r, m in refused)
         return notification(self.env._("Xero"), message, warning=bool(refused))

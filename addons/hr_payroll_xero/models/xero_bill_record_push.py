@@ -130,7 +130,7 @@ class XeroBillRecordPush(models.Model):
                 errors=" | ".join(f"{r.invoice_number}: {r.last_error}" for r in failed[:5]),
             )
         else:
-            message = self.env._("%s bill(s) sent to Xero.", len(sent))
+            message = self.env._("%s bill(s) or journal(s) sent to Xero.", len(sent))
         return notification(self.env._("Xero"), message, warning=bool(failed))
 
     def _xero_lock(self):

@@ -97,7 +97,7 @@ class XeroBillRecordQueue(models.Model):
                     eta=eta,
                     max_retries=MAX_ATTEMPTS,
                     identity_key=records._xero_job_identity(),
-                    description=self.env._("Push %s bill(s) to Xero", len(records)),
+                    description=self.env._("Push %s bill(s) or journal(s) to Xero", len(records)),
                 )._xero_job_push()
                 records.write({"job_uuid": job.uuid})
         todo.filtered("job_uuid").payslip_run_id.write({"xero_pushing": True})

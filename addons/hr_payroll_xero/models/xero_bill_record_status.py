@@ -59,7 +59,7 @@ class XeroBillRecordStatus(models.Model):
         return notification(
             self.env._("Refreshed from Xero"),
             self.env._(
-                "%(checked)s bill(s) checked, %(changed)s changed in Xero, %(missing)s not found.",
+                "%(checked)s bill(s) or journal(s) checked, %(changed)s changed in Xero, %(missing)s not found.",
                 **counts,
             ),
             warning=bool(counts["changed"] or counts["missing"] or counts["failed"]),

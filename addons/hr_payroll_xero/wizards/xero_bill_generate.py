@@ -75,7 +75,7 @@ class XeroBillGenerate(models.TransientModel):
             return notification(
                 self.env._("Xero"),
                 self.env._(
-                    "%s bill(s) queued for Xero: the batch shows their progress, and you are notified there "
+                    "%s bill(s) or journal(s) queued for Xero: the batch shows their progress, and you are notified there "
                     "when they are pushed.",
                     len(queued),
                 ),
