@@ -72,9 +72,9 @@ class HrPayslipRunClose(models.Model):
                     "to Xero, then generate the bills again.",
                     name=name,
                     code=code,
-                    amount=f"{amount:,.2f}",
+                    amount=total,
                 )
-                for code, name, amount in prep.unmapped
+                for code, name, total in self._xero_unmapped_totals(prep.unmapped)
             )
         if stopped and not any(prep.errors for prep in preparations):
             problems.append(stopped)
@@ -83,6 +83,12 @@ class HrPayslipRunClose(models.Model):
             for r in records.filtered(lambda r: r.state == "failed")
         )
         return list(dict.fromkeys(problems))
+
+    @staticmethod
+    def _xero_unmapped_totals(unmapped):
+        """(code, name, total as text) of each unmapped pay item (formatted outside the translated call, which
+        the translation extractor reads)."""
+        return [(code, name, f"{amount:,.2f}") for code, name, amount in unmapped]
 
     def _xero_report_close_problems(self, problems, generated):
         """Post the problems on the batch and give each Xero manager of its company one activity."""
